@@ -1,0 +1,337 @@
+//! Connection settings: libpq's URI and `key=value` forms, `PG*` environment variables, `.pgpass`, and a builder.
+//!
+//! Parsing is pure (no I/O) so it can be unit-tested; [`Config::resolve`] is the one place that reads the
+//! environment and the password file.
+
+mod env;
+mod parse;
+mod pgpass;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::error::Error;
+
+pub(crate) use env::Environment;
+
+/// Default cap on one row's size: a row above it is [`Error::RowTooLarge`].
+pub const DEFAULT_MAX_ROW_BYTES: usize = 256 * 1024 * 1024;
+
+/// Where the server listens.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Host {
+    /// A host name or IP address, reached over TCP.
+    Tcp(String),
+    /// A directory holding the server's Unix socket (`.s.PGSQL.<port>`).
+    Unix(PathBuf),
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Tcp(name) => f.write_str(name),
+            Host::Unix(dir) => write!(f, "{}", dir.display()),
+        }
+    }
+}
+
+/// TLS policy, as libpq's `sslmode`.
+///
+/// TLS itself is not implemented yet: `disable`, `allow` and `prefer` connect without TLS (all three allow a
+/// plaintext session), and the modes that demand TLS are refused with [`Error::Unsupported`] rather than being
+/// silently weakened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SslMode {
+    /// Never use TLS.
+    Disable,
+    /// Plaintext first, TLS if the server insists.
+    Allow,
+    /// TLS if the server offers it, else plaintext (libpq's default).
+    #[default]
+    Prefer,
+    /// TLS required, certificate not checked.
+    Require,
+    /// TLS required, certificate chain checked.
+    VerifyCa,
+    /// TLS required, certificate chain and host name checked.
+    VerifyFull,
+}
+
+impl SslMode {
+    /// Whether this mode refuses a plaintext session.
+    pub fn requires_tls(self) -> bool {
+        matches!(self, SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull)
+    }
+
+    /// The libpq spelling of this mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Allow => "allow",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+}
+
+impl FromStr for SslMode {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Ok(match s {
+            "disable" => SslMode::Disable,
+            "allow" => SslMode::Allow,
+            "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            other => {
+                return Err(Error::config(format!(
+                    "invalid sslmode `{other}`: expected one of disable, allow, prefer, require, verify-ca, verify-full"
+                )));
+            }
+        })
+    }
+}
+
+/// Connection settings.
+///
+/// Build one with [`Config::new`] and the setters, or parse a libpq connection string with
+/// [`str::parse`] / [`Config::from_str`]:
+///
+/// ```
+/// # fn main() -> Result<(), fraiseql_wire::Error> {
+/// use fraiseql_wire::Config;
+///
+/// let from_uri: Config = "postgres://app@db.internal:5433/shop?application_name=api".parse()?;
+/// let from_pairs: Config = "host=/run/postgresql user=app dbname=shop".parse()?;
+/// let built = Config::new().host("db.internal").port(5433).user("app").dbname("shop");
+/// # let _ = (from_uri, from_pairs, built);
+/// # Ok(()) }
+/// ```
+///
+/// Anything left unset is filled in when connecting, as libpq does: from `PGHOST`, `PGPORT`, `PGUSER`,
+/// `PGPASSWORD`, `PGDATABASE`, `PGAPPNAME`, `PGCONNECT_TIMEOUT`, `PGSSLMODE` and `PGPASSFILE`, then the password
+/// file (`~/.pgpass`), then the defaults (user = the OS user, dbname = the user, host = the default socket
+/// directory if it exists, else `localhost`, port 5432).
+///
+/// `Debug` and `Display` never show the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Config {
+    pub(crate) hosts: Vec<Host>,
+    pub(crate) ports: Vec<u16>,
+    pub(crate) user: Option<String>,
+    pub(crate) password: Option<String>,
+    pub(crate) dbname: Option<String>,
+    pub(crate) application_name: Option<String>,
+    pub(crate) fallback_application_name: Option<String>,
+    pub(crate) options: Option<String>,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) ssl_mode: Option<SslMode>,
+    pub(crate) passfile: Option<PathBuf>,
+    pub(crate) max_row_bytes: usize,
+    pub(crate) cancel_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Config {
+    /// An empty configuration: everything comes from the environment and libpq's defaults.
+    pub fn new() -> Self {
+        Config {
+            hosts: Vec::new(),
+            ports: Vec::new(),
+            user: None,
+            password: None,
+            dbname: None,
+            application_name: None,
+            fallback_application_name: None,
+            options: None,
+            connect_timeout: None,
+            ssl_mode: None,
+            passfile: None,
+            max_row_bytes: DEFAULT_MAX_ROW_BYTES,
+            cancel_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Adds a host to try, in order. A value starting with `/` is a Unix socket directory.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        let host = host.into();
+        self.hosts.push(if host.starts_with('/') { Host::Unix(PathBuf::from(host)) } else { Host::Tcp(host) });
+        self
+    }
+
+    /// Adds a Unix socket directory to try.
+    pub fn host_path(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.hosts.push(Host::Unix(dir.into()));
+        self
+    }
+
+    /// Adds a port: one for all hosts, or one per host in the same order.
+    pub fn port(mut self, port: u16) -> Self {
+        self.ports.push(port);
+        self
+    }
+
+    /// The role to log in as.
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// The password, for password, md5 and scram-sha-256 authentication.
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+
+    /// The database to connect to.
+    pub fn dbname(mut self, dbname: impl Into<String>) -> Self {
+        self.dbname = Some(dbname.into());
+        self
+    }
+
+    /// The `application_name` reported to the server (visible in `pg_stat_activity`).
+    pub fn application_name(mut self, name: impl Into<String>) -> Self {
+        self.application_name = Some(name.into());
+        self
+    }
+
+    /// Command-line options sent to the server at startup, as libpq's `options` (for example `-c search_path=app`).
+    pub fn options(mut self, options: impl Into<String>) -> Self {
+        self.options = Some(options.into());
+        self
+    }
+
+    /// How long to wait for each host's connection and authentication.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// The TLS policy.
+    pub fn ssl_mode(mut self, mode: SslMode) -> Self {
+        self.ssl_mode = Some(mode);
+        self
+    }
+
+    /// The password file to read instead of `~/.pgpass`.
+    pub fn passfile(mut self, path: impl Into<PathBuf>) -> Self {
+        self.passfile = Some(path.into());
+        self
+    }
+
+    /// The largest row accepted, in bytes (default 256 MiB). A larger row is [`Error::RowTooLarge`] and ends
+    /// its query; the connection stays usable.
+    pub fn max_row_bytes(mut self, limit: usize) -> Self {
+        self.max_row_bytes = limit;
+        self
+    }
+
+    /// How long a dropped stream may take to stop the server's work and drain the connection (default 5 s).
+    /// Past it the connection is closed and a fresh one is opened on next use.
+    pub fn cancel_timeout(mut self, timeout: Duration) -> Self {
+        self.cancel_timeout = timeout;
+        self
+    }
+
+    /// The hosts set so far.
+    pub fn get_hosts(&self) -> &[Host] {
+        &self.hosts
+    }
+
+    /// The ports set so far.
+    pub fn get_ports(&self) -> &[u16] {
+        &self.ports
+    }
+
+    /// The user, if set.
+    pub fn get_user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// The database name, if set.
+    pub fn get_dbname(&self) -> Option<&str> {
+        self.dbname.as_deref()
+    }
+
+    /// The application name, if set.
+    pub fn get_application_name(&self) -> Option<&str> {
+        self.application_name.as_deref()
+    }
+
+    /// Whether a password is set (the password itself is never exposed).
+    pub fn has_password(&self) -> bool {
+        self.password.is_some()
+    }
+
+    /// Fills in what is missing from the process environment, the password file and libpq's defaults.
+    pub(crate) fn resolve(&self) -> Result<Resolved, Error> {
+        self.resolve_in(&Environment::from_process())
+    }
+}
+
+impl FromStr for Config {
+    type Err = Error;
+
+    /// Parses libpq's URI form (`postgres://…`, `postgresql://…`) or its `key=value` form.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        parse::parse(s)
+    }
+}
+
+/// One place to connect to, after defaults are applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub(crate) host: Host,
+    pub(crate) port: u16,
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.host {
+            Host::Tcp(name) if name.contains(':') => write!(f, "[{name}]:{}", self.port),
+            Host::Tcp(name) => write!(f, "{name}:{}", self.port),
+            Host::Unix(dir) => write!(f, "{}/.s.PGSQL.{}", dir.display(), self.port),
+        }
+    }
+}
+
+/// A configuration with every default applied: what the connection layer uses.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Resolved {
+    pub(crate) targets: Vec<Target>,
+    pub(crate) user: String,
+    pub(crate) password: Option<String>,
+    pub(crate) dbname: String,
+    pub(crate) application_name: String,
+    pub(crate) options: Option<String>,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) ssl_mode: SslMode,
+    pub(crate) max_row_bytes: usize,
+    pub(crate) cancel_timeout: Duration,
+}
+
+impl fmt::Debug for Resolved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resolved")
+            .field("targets", &self.targets)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("dbname", &self.dbname)
+            .field("application_name", &self.application_name)
+            .field("options", &self.options)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("ssl_mode", &self.ssl_mode)
+            .finish()
+    }
+}

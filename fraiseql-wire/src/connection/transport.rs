@@ -1,0 +1,83 @@
+//! The byte pipe under a connection: TCP or a Unix socket.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpStream, UnixStream};
+
+use crate::config::{Host, Target};
+use crate::error::Error;
+
+pub(crate) enum Transport {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Transport {
+    /// Opens the pipe, mapping the OS error to one that says what to check.
+    pub(crate) async fn open(target: &Target) -> Result<Transport, Error> {
+        let result = match &target.host {
+            Host::Tcp(host) => TcpStream::connect((host.as_str(), target.port)).await.and_then(|stream| {
+                // Requests are single small writes; Nagle would only delay them.
+                stream.set_nodelay(true)?;
+                Ok(Transport::Tcp(stream))
+            }),
+            Host::Unix(dir) => {
+                UnixStream::connect(dir.join(format!(".s.PGSQL.{}", target.port))).await.map(Transport::Unix)
+            }
+        };
+        result.map_err(|source| Error::Connect { target: target.to_string(), advice: advice(target, &source), source })
+    }
+}
+
+fn advice(target: &Target, error: &io::Error) -> &'static str {
+    match (&target.host, error.kind()) {
+        (Host::Tcp(_), io::ErrorKind::ConnectionRefused) => {
+            "is the server running and accepting TCP connections on that host and port? \
+             Check with `pg_isready -h <host> -p <port>` and the server's listen_addresses and port settings"
+        }
+        (Host::Unix(_), io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused) => {
+            "no server is listening on that socket: is the server running, and does its unix_socket_directories \
+             include this directory? Check with `pg_isready -h <dir> -p <port>`"
+        }
+        (_, io::ErrorKind::PermissionDenied) => {
+            "the operating system denied access: check the socket directory's permissions or firewall rules"
+        }
+        (_, io::ErrorKind::TimedOut) => "the host did not answer: check the address, routing and firewall",
+        _ => "check the host name, the port and the network path to the server",
+    }
+}
+
+impl AsyncRead for Transport {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Transport::Unix(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Transport {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Transport::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Transport::Unix(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Transport::Unix(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Transport::Unix(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Startup and authentication: the messages we send and how we answer each challenge.
+
+use bytes::BytesMut;
+use fallible_iterator::FallibleIterator;
+use postgres_protocol::authentication::md5_hash;
+use postgres_protocol::authentication::sasl::{ChannelBinding, SCRAM_SHA_256, ScramSha256};
+use postgres_protocol::message::backend::Message;
+use postgres_protocol::message::frontend;
+
+use crate::error::Error;
+
+/// The most PBKDF2 iterations a server may ask of us (about a second of CPU). PostgreSQL's default is 4096;
+/// a hostile or misconfigured server could otherwise pin a core for minutes on every connect.
+pub(crate) const MAX_SCRAM_ITERATIONS: u32 = 1_000_000;
+
+/// The largest message accepted before authentication completes. Nothing legitimate comes close; the cap
+/// keeps an unauthenticated peer from making us buffer gigabytes.
+pub(crate) const MAX_STARTUP_MESSAGE: usize = 64 * 1024;
+
+/// Startup parameters sent to the server.
+pub(crate) struct StartupParams<'a> {
+    pub(crate) user: &'a str,
+    pub(crate) database: &'a str,
+    pub(crate) application_name: &'a str,
+    pub(crate) options: Option<&'a str>,
+}
+
+/// Writes the StartupMessage. We always ask for UTF8 so that every value we hand out is valid UTF-8 JSON.
+pub(crate) fn startup_message(params: &StartupParams<'_>, out: &mut BytesMut) -> Result<(), Error> {
+    let mut pairs = vec![
+        ("user", params.user),
+        ("database", params.database),
+        ("application_name", params.application_name),
+        ("client_encoding", "UTF8"),
+    ];
+    if let Some(options) = params.options {
+        pairs.push(("options", options));
+    }
+    frontend::startup_message(pairs, out).map_err(|e| Error::config(format!("invalid startup parameter: {e}")))
+}
+
+/// Answers the server's authentication requests until it says `AuthenticationOk`.
+pub(crate) struct Authenticator {
+    user: String,
+    password: Option<String>,
+    scram: Option<ScramSha256>,
+}
+
+/// What to do after an authentication message.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum AuthStep {
+    /// A response was written to the output buffer: send it and wait for the next message.
+    Respond,
+    /// The server sent something that needs no answer (SASL final): wait for the next message.
+    Wait,
+    /// Authentication succeeded.
+    Done,
+}
+
+impl Authenticator {
+    pub(crate) fn new(user: &str, password: Option<&str>) -> Self {
+        Authenticator { user: user.to_owned(), password: password.map(str::to_owned), scram: None }
+    }
+
+    fn password(&self) -> Result<&[u8], Error> {
+        self.password.as_deref().map(str::as_bytes).ok_or_else(|| Error::PasswordMissing { user: self.user.clone() })
+    }
+
+    /// Handles one authentication message; anything else is the caller's business.
+    pub(crate) fn on_message(&mut self, message: &Message, out: &mut BytesMut) -> Result<AuthStep, Error> {
+        match message {
+            Message::AuthenticationOk => {
+                if self.scram.is_some() {
+                    return Err(Error::protocol("the server ended SCRAM authentication without proving itself"));
+                }
+                Ok(AuthStep::Done)
+            }
+            Message::AuthenticationCleartextPassword => {
+                frontend::password_message(self.password()?, out).map_err(password_error)?;
+                Ok(AuthStep::Respond)
+            }
+            Message::AuthenticationMd5Password(body) => {
+                let hash = md5_hash(self.user.as_bytes(), self.password()?, body.salt());
+                frontend::password_message(hash.as_bytes(), out).map_err(password_error)?;
+                Ok(AuthStep::Respond)
+            }
+            Message::AuthenticationSasl(body) => {
+                let mut mechanisms = body.mechanisms();
+                let mut offered = Vec::new();
+                while let Some(mechanism) = mechanisms.next().map_err(|e| malformed("SASL mechanism list", e))? {
+                    offered.push(mechanism.to_owned());
+                }
+                if !offered.iter().any(|m| m == SCRAM_SHA_256) {
+                    return Err(Error::AuthUnsupported { method: format!("SASL ({})", offered.join(", ")) });
+                }
+                // Without TLS there is no channel to bind to; "unsupported" tells the server so honestly.
+                let scram = ScramSha256::new(self.password()?, ChannelBinding::unsupported());
+                frontend::sasl_initial_response(SCRAM_SHA_256, scram.message(), out).map_err(password_error)?;
+                self.scram = Some(scram);
+                Ok(AuthStep::Respond)
+            }
+            Message::AuthenticationSaslContinue(body) => {
+                let scram = self.scram.as_mut().ok_or_else(|| Error::protocol("SASL continue without SASL start"))?;
+                let iterations = scram_iterations(body.data())?;
+                if iterations > MAX_SCRAM_ITERATIONS {
+                    return Err(Error::protocol(format!(
+                        "the server asked for {iterations} SCRAM iterations, above the limit of {MAX_SCRAM_ITERATIONS}"
+                    )));
+                }
+                scram.update(body.data()).map_err(|e| malformed("SCRAM server-first message", e))?;
+                frontend::sasl_response(scram.message(), out).map_err(password_error)?;
+                Ok(AuthStep::Respond)
+            }
+            Message::AuthenticationSaslFinal(body) => {
+                let mut scram = self.scram.take().ok_or_else(|| Error::protocol("SASL final without SASL start"))?;
+                scram.finish(body.data()).map_err(|e| {
+                    Error::protocol(format!("the server failed to prove it knows the password ({e})"))
+                })?;
+                Ok(AuthStep::Wait)
+            }
+            Message::AuthenticationGss | Message::AuthenticationGssContinue(_) => unsupported("GSSAPI"),
+            Message::AuthenticationSspi => unsupported("SSPI"),
+            Message::AuthenticationKerberosV5 => unsupported("Kerberos V5"),
+            Message::AuthenticationScmCredential => unsupported("SCM credential"),
+            _ => Err(Error::protocol("unexpected message during authentication")),
+        }
+    }
+}
+
+fn unsupported(method: &str) -> Result<AuthStep, Error> {
+    Err(Error::AuthUnsupported { method: method.to_owned() })
+}
+
+fn password_error(e: std::io::Error) -> Error {
+    Error::config(format!("the password or user name cannot be sent: {e}"))
+}
+
+fn malformed(what: &str, e: std::io::Error) -> Error {
+    Error::protocol(format!("malformed {what}: {e}"))
+}
+
+/// The iteration count (`i=`) of a SCRAM server-first message.
+fn scram_iterations(server_first: &[u8]) -> Result<u32, Error> {
+    let text = std::str::from_utf8(server_first).map_err(|_| Error::protocol("SCRAM server-first is not UTF-8"))?;
+    text.split(',')
+        .find_map(|attr| attr.strip_prefix("i="))
+        .and_then(|i| i.parse().ok())
+        .ok_or_else(|| Error::protocol("SCRAM server-first message has no valid iteration count"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iterations_are_read_from_server_first() {
+        assert_eq!(scram_iterations(b"r=abc,s=c2FsdA==,i=4096").unwrap(), 4096);
+        assert!(scram_iterations(b"r=abc,s=c2FsdA==").is_err());
+        assert!(scram_iterations(b"r=abc,s=c2FsdA==,i=-1").is_err());
+    }
+
+    #[test]
+    fn password_is_required_for_cleartext() {
+        let mut auth = Authenticator::new("alice", None);
+        let mut out = BytesMut::new();
+        let err = auth.on_message(&Message::AuthenticationCleartextPassword, &mut out).unwrap_err();
+        assert!(matches!(err, Error::PasswordMissing { ref user } if user == "alice"));
+    }
+
+    #[test]
+    fn cleartext_sends_the_password() {
+        let mut auth = Authenticator::new("alice", Some("secret"));
+        let mut out = BytesMut::new();
+        assert_eq!(auth.on_message(&Message::AuthenticationCleartextPassword, &mut out).unwrap(), AuthStep::Respond);
+        assert_eq!(&out[..], b"p\0\0\0\x0bsecret\0");
+    }
+
+    #[test]
+    fn ok_without_scram_proof_is_refused() {
+        let mut auth = Authenticator::new("alice", Some("secret"));
+        auth.scram = Some(ScramSha256::new(b"secret", ChannelBinding::unsupported()));
+        assert!(auth.on_message(&Message::AuthenticationOk, &mut BytesMut::new()).is_err());
+    }
+
+    #[test]
+    fn startup_message_asks_for_utf8() {
+        let mut out = BytesMut::new();
+        let params = StartupParams { user: "u", database: "d", application_name: "app", options: None };
+        startup_message(&params, &mut out).unwrap();
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.contains("client_encoding\0UTF8\0"), "{text:?}");
+        assert!(text.contains("application_name\0app\0"), "{text:?}");
+    }
+}

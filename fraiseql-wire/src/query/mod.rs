@@ -1,0 +1,300 @@
+//! The query builder: which view, which rows, in which order.
+
+mod fragment;
+mod param;
+mod relation;
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use serde::de::DeserializeOwned;
+
+pub use param::{Param, ToParam};
+pub(crate) use relation::Relation;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::stream::{self, RowStream};
+
+/// A statement and its bound parameters, as [`Query::to_sql`] returns them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Statement {
+    /// The SQL text, with `$n` placeholders.
+    pub sql: String,
+    /// The value bound to each placeholder, in order.
+    pub params: Vec<Param>,
+}
+
+/// A query on one view, built step by step and run with [`stream`](Query::stream) or a `fetch_*` method.
+///
+/// `T` is what each row decodes into: [`serde_json::Value`] for [`Client::query`].
+///
+/// ```no_run
+/// # async fn demo(client: fraiseql_wire::Client) -> fraiseql_wire::Result<()> {
+/// use futures_util::TryStreamExt;
+///
+/// let mut rows = client
+///     .query("app.v_project")
+///     .where_sql("data->>'status' = $1", &[&"active"])
+///     .where_sql("(data->>'priority')::int >= $1", &[&3])
+///     .order_by_sql("data->>'name'")
+///     .limit(100)
+///     .stream();
+/// while let Some(project) = rows.try_next().await? {
+///     println!("{project}");
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// Builder mistakes (an invalid relation name, a malformed fragment) are reported when the query runs, as the
+/// first item of the stream or the error of a `fetch_*` method.
+pub struct Query<T = serde_json::Value> {
+    client: Client,
+    parts: Result<Parts>,
+    row: PhantomData<fn() -> T>,
+}
+
+#[derive(Clone, Debug)]
+struct Parts {
+    relation: Relation,
+    filters: Vec<String>,
+    params: Vec<Param>,
+    order: Vec<String>,
+    limit: Option<u64>,
+    offset: Option<u64>,
+}
+
+impl<T> Clone for Query<T> {
+    fn clone(&self) -> Self {
+        let parts = match &self.parts {
+            Ok(parts) => Ok(parts.clone()),
+            // Errors are not Clone (they may hold io::Error); rebuilding the message keeps the information.
+            Err(e) => Err(Error::InvalidFragment { fragment: String::new(), reason: e.to_string() }),
+        };
+        Query { client: self.client.clone(), parts, row: PhantomData }
+    }
+}
+
+impl<T> fmt::Debug for Query<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.to_sql() {
+            Ok(statement) => f.debug_struct("Query").field("sql", &statement.sql).finish_non_exhaustive(),
+            Err(error) => f.debug_struct("Query").field("error", &error.to_string()).finish_non_exhaustive(),
+        }
+    }
+}
+
+impl Query<serde_json::Value> {
+    pub(crate) fn new(client: Client, relation: &str) -> Self {
+        let parts = Relation::parse(relation).map(|relation| Parts {
+            relation,
+            filters: Vec::new(),
+            params: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+            offset: None,
+        });
+        Query { client, parts, row: PhantomData }
+    }
+}
+
+impl<T> Query<T> {
+    fn map_parts(mut self, f: impl FnOnce(&mut Parts) -> Result<()>) -> Self {
+        if let Ok(parts) = &mut self.parts {
+            if let Err(error) = f(parts) {
+                self.parts = Err(error);
+            }
+        }
+        self
+    }
+
+    /// Adds a condition: a SQL boolean expression whose `$1..$n` placeholders take `params` in order.
+    ///
+    /// Each call's placeholders count from `$1`; several calls combine with `AND`, each wrapped in parentheses.
+    /// The fragment must be one expression (no `;`, balanced parentheses and quotes). Values are always bound
+    /// parameters, never pasted into the SQL.
+    pub fn where_sql(self, fragment: &str, params: &[&dyn ToParam]) -> Self {
+        self.map_parts(|parts| {
+            let sql = fragment::renumber(fragment, parts.params.len(), params.len())?;
+            parts.filters.push(sql);
+            parts.params.extend(params.iter().map(|p| p.to_param()));
+            Ok(())
+        })
+    }
+
+    /// Adds a sort key: a SQL expression, optionally followed by `ASC`/`DESC` and `NULLS FIRST`/`NULLS LAST`.
+    pub fn order_by_sql(self, fragment: &str) -> Self {
+        self.map_parts(|parts| {
+            parts.order.push(fragment::renumber(fragment, 0, 0)?);
+            Ok(())
+        })
+    }
+
+    /// Returns at most `n` rows.
+    pub fn limit(self, n: u64) -> Self {
+        self.map_parts(|parts| {
+            parts.limit = Some(n);
+            Ok(())
+        })
+    }
+
+    /// Skips the first `n` rows.
+    pub fn offset(self, n: u64) -> Self {
+        self.map_parts(|parts| {
+            parts.offset = Some(n);
+            Ok(())
+        })
+    }
+
+    /// The statement this query sends, with its parameters.
+    pub fn to_sql(&self) -> Result<Statement> {
+        let parts = self.parts.as_ref().map_err(|e| Error::InvalidFragment {
+            fragment: String::new(),
+            reason: e.to_string(),
+        })?;
+        Ok(parts.statement())
+    }
+
+    fn into_statement(self) -> Result<(Client, Relation, Statement)> {
+        let parts = self.parts?;
+        let statement = parts.statement();
+        Ok((self.client, parts.relation, statement))
+    }
+
+    /// Streams the rows decoded as `T`.
+    ///
+    /// Nothing happens until the stream is polled. The stream holds the client's connection until it ends or is
+    /// dropped; dropping it early cancels the server's work.
+    pub fn stream(self) -> RowStream<T>
+    where
+        T: DeserializeOwned,
+    {
+        self.stream_as::<T>()
+    }
+
+    /// Streams the rows decoded as `U` instead of `T`.
+    pub fn stream_as<U: DeserializeOwned>(self) -> RowStream<U> {
+        match self.into_statement() {
+            Ok((client, relation, statement)) => {
+                RowStream::start(client, relation, statement, stream::decode_json::<U>)
+            }
+            Err(error) => RowStream::failed(error),
+        }
+    }
+
+    /// Streams each row's JSON text as received, validated as UTF-8 but not parsed.
+    ///
+    /// A SQL `NULL` arrives as `null`.
+    pub fn stream_raw(self) -> RowStream<Bytes> {
+        match self.into_statement() {
+            Ok((client, relation, statement)) => RowStream::start(client, relation, statement, stream::decode_raw),
+            Err(error) => RowStream::failed(error),
+        }
+    }
+
+    /// All rows, or the first error (including a row that fails to decode).
+    pub async fn fetch_all(self) -> Result<Vec<T>>
+    where
+        T: DeserializeOwned,
+    {
+        self.stream().try_collect().await
+    }
+
+    /// Exactly one row: [`Error::RowNotFound`] if there is none, [`Error::TooManyRows`] if there are more.
+    pub async fn fetch_one(self) -> Result<T>
+    where
+        T: DeserializeOwned,
+    {
+        self.fetch_optional().await?.ok_or(Error::RowNotFound)
+    }
+
+    /// At most one row: [`Error::TooManyRows`] if there are more.
+    pub async fn fetch_optional(self) -> Result<Option<T>>
+    where
+        T: DeserializeOwned,
+    {
+        // Two rows are enough to tell "one" from "more"; reading the stream to its end leaves the connection
+        // idle without a cancel.
+        let limited = self.map_parts(|parts| {
+            parts.limit = Some(parts.limit.map_or(2, |n| n.min(2)));
+            Ok(())
+        });
+        let mut rows: Vec<T> = limited.stream().try_collect().await?;
+        match rows.len() {
+            0 | 1 => Ok(rows.pop()),
+            _ => Err(Error::TooManyRows),
+        }
+    }
+}
+
+impl Parts {
+    fn statement(&self) -> Statement {
+        let mut sql = format!("SELECT \"data\" FROM {}", self.relation.quoted);
+        for (i, filter) in self.filters.iter().enumerate() {
+            sql.push_str(if i == 0 { " WHERE (" } else { " AND (" });
+            sql.push_str(filter);
+            sql.push(')');
+        }
+        for (i, key) in self.order.iter().enumerate() {
+            sql.push_str(if i == 0 { " ORDER BY " } else { ", " });
+            sql.push_str(key);
+        }
+        let mut params = self.params.clone();
+        for (keyword, value) in [(" LIMIT $", self.limit), (" OFFSET $", self.offset)] {
+            if let Some(n) = value {
+                params.push(n.to_param());
+                sql.push_str(keyword);
+                sql.push_str(&params.len().to_string());
+            }
+        }
+        Statement { sql, params }
+    }
+}
+
+/// Byte offset (1-based, as the server counts characters; the prefix is ASCII) of `"data"` in every statement:
+/// a "column does not exist" error there means the relation has no `data` column.
+pub(crate) const DATA_COLUMN_POSITION: u32 = 8;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(relation: &str) -> Parts {
+        Parts {
+            relation: Relation::parse(relation).unwrap(),
+            filters: Vec::new(),
+            params: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+            offset: None,
+        }
+    }
+
+    #[test]
+    fn data_column_position_matches_the_statement() {
+        let sql = parts("v").statement().sql;
+        assert_eq!(sql.find("\"data\"").map(|p| p as u32 + 1), Some(DATA_COLUMN_POSITION));
+    }
+
+    #[test]
+    fn statement_with_everything() {
+        let mut p = parts("app.v_project");
+        p.filters.push("a = $1".into());
+        p.filters.push("b = $2 OR c".into());
+        p.params = vec![Param::text("x"), Param::text("y")];
+        p.order.push("data->>'name' DESC".into());
+        p.limit = Some(10);
+        p.offset = Some(20);
+        let statement = p.statement();
+        assert_eq!(
+            statement.sql,
+            "SELECT \"data\" FROM \"app\".\"v_project\" WHERE (a = $1) AND (b = $2 OR c) \
+             ORDER BY data->>'name' DESC LIMIT $3 OFFSET $4"
+        );
+        assert_eq!(statement.params.len(), 4);
+        assert_eq!(statement.params[2].as_str(), Some("10"));
+    }
+}

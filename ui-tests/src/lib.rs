@@ -1,0 +1,1 @@
+//! trybuild compile-fail tests for fraiseql-wire; see `tests/ui.rs`.

@@ -1,0 +1,6 @@
+#[derive(fraiseql_wire::Entity)]
+enum Status {
+    Active,
+}
+
+fn main() {}
