@@ -276,14 +276,24 @@ impl DbError {
     /// What fraiseql-wire suggests for this SQLSTATE, if anything more than the server's own hint.
     pub fn advice(&self) -> Option<&'static str> {
         Some(match self.code.as_str() {
-            "28P01" => "check the password (connection string, PGPASSWORD or ~/.pgpass) and the role's auth method in pg_hba.conf",
-            "28000" => "pg_hba.conf rejects this user/database/host combination, or the role may not log in; ask the administrator for a matching pg_hba.conf line or use another role",
+            "28P01" => {
+                "check the password (connection string, PGPASSWORD or ~/.pgpass) and the role's auth method in pg_hba.conf"
+            }
+            "28000" => {
+                "pg_hba.conf rejects this user/database/host combination, or the role may not log in; ask the administrator for a matching pg_hba.conf line or use another role"
+            }
             "3D000" => "create the database, or fix dbname (PGDATABASE; it defaults to the user name)",
-            "42P01" => "create the view or check its name and schema (schema-qualify it, e.g. `app.v_project`, or set search_path)",
+            "42P01" => {
+                "create the view or check its name and schema (schema-qualify it, e.g. `app.v_project`, or set search_path)"
+            }
             "42501" => "GRANT SELECT on the view (and USAGE on its schema) to this role",
-            "53300" => "the server is out of connection slots: close idle connections, pool them, or raise max_connections",
+            "53300" => {
+                "the server is out of connection slots: close idle connections, pool them, or raise max_connections"
+            }
             "57014" => "the statement was cancelled (statement_timeout or a cancel request)",
-            "57P01" | "57P02" | "57P03" => "the server is shutting down or starting up; retry once it is back (`pg_isready`)",
+            "57P01" | "57P02" | "57P03" => {
+                "the server is shutting down or starting up; retry once it is back (`pg_isready`)"
+            }
             "42703" => "a column named in the query does not exist in the view; check the filter and order expressions",
             "42601" => "a SQL fragment passed to where_sql/order_by_sql has a syntax error at the given position",
             _ => return None,

@@ -44,11 +44,9 @@ fn parse_json<T: DeserializeOwned>(json: &[u8], row: u64) -> Result<T> {
     serde_json::from_slice(json).or_else(|_| {
         let mut deserializer = serde_json::Deserializer::from_slice(json);
         match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
-            Ok(value) => deserializer.end().map(|()| value).map_err(|source| Error::Decode {
-                row,
-                path: ".".to_owned(),
-                source,
-            }),
+            Ok(value) => {
+                deserializer.end().map(|()| value).map_err(|source| Error::Decode { row, path: ".".to_owned(), source })
+            }
             Err(e) => Err(Error::Decode { row, path: e.path().to_string(), source: e.into_inner() }),
         }
     })
@@ -177,8 +175,7 @@ impl<T> Stream for RowStream<T> {
                 }
                 State::Finishing(session, _) => match ready!(session.connection.poll_incoming(cx)) {
                     Ok(Incoming::Message(Message::ReadyForQuery(_))) => {
-                        let State::Finishing(session, pending) = std::mem::replace(&mut this.state, State::Done)
-                        else {
+                        let State::Finishing(session, pending) = std::mem::replace(&mut this.state, State::Done) else {
                             unreachable!("matched above")
                         };
                         session.release();
@@ -297,7 +294,7 @@ async fn start(shared: Arc<Shared>, relation: Relation, statement: Statement) ->
                 let columns = describe_columns(&mut connection, &relation).await;
                 Error::NoDataColumn { relation: relation.given, columns }
             } else {
-                Error::from(db)
+                Error::Db(db)
             };
             if !connection.busy {
                 *slot = Some(connection);
@@ -316,7 +313,7 @@ enum Described {
     Json,
     NotJson(String),
     /// The server refused the statement; the connection has been drained and is idle.
-    Failed(DbError),
+    Failed(Box<DbError>),
 }
 
 async fn send_and_describe(connection: &mut Connection, statement: &Statement) -> Result<Described> {
@@ -338,7 +335,7 @@ async fn send_and_describe(connection: &mut Connection, statement: &Statement) -
                     return Err(db.into());
                 }
                 connection.drain().await?;
-                return Ok(Described::Failed(db));
+                return Ok(Described::Failed(Box::new(db)));
             }
             _ => return Err(Error::protocol("unexpected message before the row description")),
         }

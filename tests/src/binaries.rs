@@ -27,9 +27,7 @@ fn how_to_fix() -> String {
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+    std::fs::metadata(path).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
 }
 
 fn has_server(dir: &Path) -> bool {
@@ -99,10 +97,7 @@ fn find_dir() -> Result<PathBuf, String> {
     if versions.is_empty() {
         tried.push(format!("{}/*/bin (nothing there)", base.display()));
     } else {
-        tried.push(format!(
-            "{}/*/bin (no directory with both `initdb` and `postgres`)",
-            base.display()
-        ));
+        tried.push(format!("{}/*/bin (no directory with both `initdb` and `postgres`)", base.display()));
     }
 
     Err(format!(
@@ -124,13 +119,10 @@ fn parse_major(version_output: &str) -> Option<u32> {
 pub(crate) fn locate() -> Result<Binaries, String> {
     let dir = find_dir()?;
     let postgres = dir.join("postgres");
-    let out = Command::new(&postgres).arg("--version").output().map_err(|e| {
-        format!(
-            "could not run `{} --version`: {e}. {}",
-            postgres.display(),
-            how_to_fix()
-        )
-    })?;
+    let out = Command::new(&postgres)
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("could not run `{} --version`: {e}. {}", postgres.display(), how_to_fix()))?;
     let version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     match parse_major(&version) {
         Some(major) if major >= MIN_MAJOR => Ok(Binaries { dir, version }),
@@ -154,10 +146,7 @@ mod tests {
 
     #[test]
     fn parses_versions() {
-        assert_eq!(
-            parse_major("postgres (PostgreSQL) 15.14 (Debian 15.14-0+deb12u1)"),
-            Some(15)
-        );
+        assert_eq!(parse_major("postgres (PostgreSQL) 15.14 (Debian 15.14-0+deb12u1)"), Some(15));
         assert_eq!(parse_major("postgres (PostgreSQL) 17beta1"), Some(17));
         assert_eq!(parse_major("postgres (PostgreSQL) 9.6.24"), Some(9));
         assert_eq!(parse_major("garbage"), None);
@@ -165,10 +154,7 @@ mod tests {
 
     #[test]
     fn sorts_version_dirs_numerically() {
-        let mut keys = ["9.6", "10", "13", "15"]
-            .iter()
-            .map(|n| version_key(n).unwrap())
-            .collect::<Vec<_>>();
+        let mut keys = ["9.6", "10", "13", "15"].iter().map(|n| version_key(n).unwrap()).collect::<Vec<_>>();
         keys.sort_by(|a, b| b.cmp(a));
         assert_eq!(keys[0], vec![15]);
         assert_eq!(keys[3], vec![9, 6]);

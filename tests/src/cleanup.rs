@@ -36,21 +36,13 @@ pub(crate) fn register(postmaster_pid: Arc<AtomicI32>, root: PathBuf) -> u64 {
         }
     });
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    LIVE.lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(Live {
-            id,
-            postmaster_pid,
-            root,
-        });
+    LIVE.lock().unwrap_or_else(PoisonError::into_inner).push(Live { id, postmaster_pid, root });
     id
 }
 
 /// Forgets a cluster that cleaned up after itself.
 pub(crate) fn unregister(id: u64) {
-    LIVE.lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .retain(|l| l.id != id);
+    LIVE.lock().unwrap_or_else(PoisonError::into_inner).retain(|l| l.id != id);
 }
 
 extern "C" fn at_exit() {
@@ -69,11 +61,8 @@ extern "C" fn at_exit() {
             Err(TryLockError::WouldBlock) => thread::sleep(Duration::from_millis(10)),
         }
     }
-    let pids: Vec<libc::pid_t> = live
-        .iter()
-        .map(|l| l.postmaster_pid.swap(0, Ordering::SeqCst))
-        .filter(|&pid| pid > 0)
-        .collect();
+    let pids: Vec<libc::pid_t> =
+        live.iter().map(|l| l.postmaster_pid.swap(0, Ordering::SeqCst)).filter(|&pid| pid > 0).collect();
     for &pid in &pids {
         // Immediate shutdown: the data is thrown away anyway.
         // SAFETY: plain kill(2) on a pid we spawned.
@@ -105,13 +94,7 @@ extern "C" fn at_exit() {
 }
 
 fn read_pid(path: &Path) -> Option<libc::pid_t> {
-    std::fs::read_to_string(path)
-        .ok()?
-        .lines()
-        .next()?
-        .trim()
-        .parse()
-        .ok()
+    std::fs::read_to_string(path).ok()?.lines().next()?.trim().parse().ok()
 }
 
 /// Removes `<base>/fraiseql-pg-*` directories whose owning test process no longer exists
@@ -136,8 +119,7 @@ pub(crate) fn remove_stale_dirs(base: &Path) {
             if os::process_exists(owner) {
                 continue;
             }
-            if read_pid(&dir.join("data").join("postmaster.pid")).is_some_and(os::process_exists)
-            {
+            if read_pid(&dir.join("data").join("postmaster.pid")).is_some_and(os::process_exists) {
                 continue;
             }
             let _ = std::fs::remove_dir_all(&dir);

@@ -28,11 +28,7 @@ fn pct(s: &str) -> String {
 
 /// Quotes a value for a libpq key=value string when needed.
 fn kv_value(s: &str) -> String {
-    if !s.is_empty()
-        && !s
-            .chars()
-            .any(|c| c.is_whitespace() || c == '\'' || c == '\\')
-    {
+    if !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c == '\'' || c == '\\') {
         return s.to_owned();
     }
     let mut out = String::with_capacity(s.len() + 2);
@@ -48,11 +44,7 @@ fn kv_value(s: &str) -> String {
 }
 
 fn kv(host: &str, port: u16, user: AuthUser, dbname: &str) -> String {
-    let mut out = format!(
-        "host={} port={port} user={}",
-        kv_value(host),
-        kv_value(user.name())
-    );
+    let mut out = format!("host={} port={port} user={}", kv_value(host), kv_value(user.name()));
     if let Some(password) = user.password() {
         let _ = write!(out, " password={}", kv_value(password));
     }
@@ -88,26 +80,16 @@ mod tests {
     use super::*;
 
     fn endpoint() -> Endpoint {
-        Endpoint {
-            host: "127.0.0.1".into(),
-            port: 5433,
-            socket_dir: PathBuf::from("/tmp/fraiseql-pg-abc/sock"),
-        }
+        Endpoint { host: "127.0.0.1".into(), port: 5433, socket_dir: PathBuf::from("/tmp/fraiseql-pg-abc/sock") }
     }
 
     #[test]
     fn formats_urls() {
         let ep = endpoint();
-        assert_eq!(
-            ep.url(AuthUser::Superuser, "db"),
-            "postgresql://postgres@127.0.0.1:5433/db"
-        );
+        assert_eq!(ep.url(AuthUser::Superuser, "db"), "postgresql://postgres@127.0.0.1:5433/db");
         assert_eq!(
             ep.url(AuthUser::Scram, "a b"),
-            format!(
-                "postgresql://scram_user:{}@127.0.0.1:5433/a%20b",
-                AuthUser::Scram.password().unwrap()
-            )
+            format!("postgresql://scram_user:{}@127.0.0.1:5433/a%20b", AuthUser::Scram.password().unwrap())
         );
     }
 
@@ -120,10 +102,7 @@ mod tests {
         );
         assert_eq!(
             ep.tcp_conninfo(AuthUser::Md5, "x"),
-            format!(
-                "host=127.0.0.1 port=5433 user=md5_user password={} dbname=x",
-                AuthUser::Md5.password().unwrap()
-            )
+            format!("host=127.0.0.1 port=5433 user=md5_user password={} dbname=x", AuthUser::Md5.password().unwrap())
         );
     }
 }

@@ -28,31 +28,17 @@ pub(crate) fn server_identity() -> Option<RunAs> {
     if unsafe { libc::geteuid() } != 0 {
         return None;
     }
-    let fallback = RunAs {
-        uid: 65534,
-        gid: 65534,
-    };
+    let fallback = RunAs { uid: 65534, gid: 65534 };
     let mut buf = vec![0 as libc::c_char; 16 * 1024];
     // SAFETY: passwd is plain old data; all-zero is a valid value that getpwnam_r overwrites.
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
     let mut result: *mut libc::passwd = std::ptr::null_mut();
     // SAFETY: all pointers are valid for the given sizes for the duration of the call.
-    let rc = unsafe {
-        libc::getpwnam_r(
-            c"nobody".as_ptr(),
-            &mut pwd,
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut result,
-        )
-    };
+    let rc = unsafe { libc::getpwnam_r(c"nobody".as_ptr(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
     if rc != 0 || result.is_null() {
         return Some(fallback);
     }
-    Some(RunAs {
-        uid: pwd.pw_uid,
-        gid: pwd.pw_gid,
-    })
+    Some(RunAs { uid: pwd.pw_uid, gid: pwd.pw_gid })
 }
 
 fn c_path(path: &Path) -> io::Result<CString> {
@@ -80,11 +66,7 @@ pub(crate) fn temp_base() -> PathBuf {
         return tmp;
     }
     let dir = std::env::temp_dir();
-    if dir.as_os_str().len() <= 60 && dir.is_dir() {
-        dir
-    } else {
-        tmp
-    }
+    if dir.as_os_str().len() <= 60 && dir.is_dir() { dir } else { tmp }
 }
 
 /// Creates a fresh, private (mode 0700) directory `<base>/fraiseql-pg-XXXXXX`.
@@ -92,10 +74,7 @@ pub(crate) fn make_temp_dir(base: &Path) -> io::Result<PathBuf> {
     let template = base.join(format!("{DIR_PREFIX}XXXXXX"));
     let mut bytes = template.into_os_string().into_vec();
     if bytes.contains(&0) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "temp dir path contains a NUL byte",
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "temp dir path contains a NUL byte"));
     }
     bytes.push(0);
     // SAFETY: `bytes` is a writable NUL-terminated template ending in XXXXXX.
@@ -113,8 +92,7 @@ pub(crate) fn process_exists(pid: libc::pid_t) -> bool {
         return false;
     }
     // SAFETY: signal 0 only performs the existence/permission check.
-    let alive = unsafe { libc::kill(pid, 0) } == 0
-        || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    let alive = unsafe { libc::kill(pid, 0) } == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
     if !alive {
         return false;
     }
@@ -136,13 +114,10 @@ pub(crate) fn children_of(parent: libc::pid_t) -> Vec<libc::pid_t> {
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str()?.parse::<libc::pid_t>().ok())
         .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|stat| {
-                    let (_, rest) = stat.rsplit_once(')')?;
-                    rest.split_whitespace().nth(1)?.parse::<libc::pid_t>().ok()
-                })
-                == Some(parent)
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|stat| {
+                let (_, rest) = stat.rsplit_once(')')?;
+                rest.split_whitespace().nth(1)?.parse::<libc::pid_t>().ok()
+            }) == Some(parent)
         })
         .collect()
 }
@@ -162,14 +137,8 @@ pub(crate) fn prepare(cmd: &mut Command, who: Option<RunAs>, home: &Path) {
     if let Some(who) = who {
         cmd.uid(who.uid).gid(who.gid);
     }
-    cmd.current_dir(home)
-        .env("HOME", home)
-        .env("LC_ALL", "C")
-        .env("LANG", "C");
-    for var in [
-        "PGDATA", "PGPORT", "PGHOST", "PGHOSTADDR", "PGUSER", "PGDATABASE", "PGOPTIONS",
-        "PGPASSWORD",
-    ] {
+    cmd.current_dir(home).env("HOME", home).env("LC_ALL", "C").env("LANG", "C");
+    for var in ["PGDATA", "PGPORT", "PGHOST", "PGHOSTADDR", "PGUSER", "PGDATABASE", "PGOPTIONS", "PGPASSWORD"] {
         cmd.env_remove(var);
     }
     #[cfg(target_os = "linux")]

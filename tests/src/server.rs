@@ -2,6 +2,7 @@
 
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -56,11 +57,7 @@ enum Event {
 
 fn tail(lines: &[String]) -> String {
     let start = lines.len().saturating_sub(LOG_TAIL);
-    if lines.is_empty() {
-        "(the server wrote nothing to stderr)".to_owned()
-    } else {
-        lines[start..].join("\n")
-    }
+    if lines.is_empty() { "(the server wrote nothing to stderr)".to_owned() } else { lines[start..].join("\n") }
 }
 
 /// Last lines of the on-disk server log (for error messages after startup).
@@ -77,14 +74,10 @@ impl ServerSpec {
         let fatal = |what: String| LaunchError::Fatal(what);
 
         let port_conf = self.data_dir.join(PORT_CONF);
-        std::fs::write(
-            &port_conf,
-            format!("# written by fraiseql-wire-tests before each start\nport = {port}\n"),
-        )
-        .map_err(|e| fatal(format!("could not write {}: {e}", port_conf.display())))?;
+        std::fs::write(&port_conf, format!("# written by fraiseql-wire-tests before each start\nport = {port}\n"))
+            .map_err(|e| fatal(format!("could not write {}: {e}", port_conf.display())))?;
         if let Some(who) = self.run_as {
-            os::chown(&port_conf, who)
-                .map_err(|e| fatal(format!("could not chown {}: {e}", port_conf.display())))?;
+            os::chown(&port_conf, who).map_err(|e| fatal(format!("could not chown {}: {e}", port_conf.display())))?;
         }
 
         let mut log = OpenOptions::new()
@@ -92,10 +85,7 @@ impl ServerSpec {
             .append(true)
             .open(&self.log_path)
             .map_err(|e| fatal(format!("could not open {}: {e}", self.log_path.display())))?;
-        let _ = writeln!(
-            log,
-            "--- fraiseql-wire-tests: starting postmaster on port {port} ---"
-        );
+        let _ = writeln!(log, "--- fraiseql-wire-tests: starting postmaster on port {port} ---");
 
         let postgres = self.bin_dir.join("postgres");
         let mut cmd = Command::new(&postgres);
@@ -108,47 +98,40 @@ impl ServerSpec {
             // PR_SET_PDEATHSIG stop it.
             .process_group(0);
         os::prepare(&mut cmd, self.run_as, &self.root_dir);
-        use std::os::unix::process::CommandExt as _;
         let mut child = os::spawn_from_keeper_thread(cmd).map_err(|e| {
-            fatal(format!(
-                "could not start `{} -D {}`: {e}",
-                postgres.display(),
-                self.data_dir.display()
-            ))
+            fatal(format!("could not start `{} -D {}`: {e}", postgres.display(), self.data_dir.display()))
         })?;
 
         // Forward stderr to the log file for the server's whole life (so the pipe never
         // fills) and report the lines up to readiness to this thread.
         let stderr = child.stderr.take().expect("stderr is piped");
         let (tx, rx) = mpsc::channel::<Event>();
-        let drained = thread::Builder::new()
-            .name(format!("fraiseql-pg-log-{port}"))
-            .spawn(move || {
-                let mut reader = BufReader::new(stderr);
-                let mut tx = Some(tx);
-                let mut line = Vec::new();
-                loop {
-                    line.clear();
-                    match reader.read_until(b'\n', &mut line) {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => {}
-                    }
-                    let _ = log.write_all(&line);
-                    if let Some(sender) = &tx {
-                        let text = String::from_utf8_lossy(&line).trim_end().to_owned();
-                        let ready = text.contains(READY);
-                        if sender.send(Event::Line(text)).is_err() || ready {
-                            if ready {
-                                let _ = sender.send(Event::Ready);
-                            }
-                            tx = None;
+        let drained = thread::Builder::new().name(format!("fraiseql-pg-log-{port}")).spawn(move || {
+            let mut reader = BufReader::new(stderr);
+            let mut tx = Some(tx);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                let _ = log.write_all(&line);
+                if let Some(sender) = &tx {
+                    let text = String::from_utf8_lossy(&line).trim_end().to_owned();
+                    let ready = text.contains(READY);
+                    if sender.send(Event::Line(text)).is_err() || ready {
+                        if ready {
+                            let _ = sender.send(Event::Ready);
                         }
+                        tx = None;
                     }
                 }
-                if let Some(sender) = tx {
-                    let _ = sender.send(Event::Eof);
-                }
-            });
+            }
+            if let Some(sender) = tx {
+                let _ = sender.send(Event::Eof);
+            }
+        });
         if let Err(e) = drained {
             let _ = child.kill();
             let _ = child.wait();
@@ -197,9 +180,7 @@ impl ServerSpec {
             Err(e) => format!("unknown status ({e})"),
         };
         let log_text = tail(&lines);
-        let message = format!(
-            "the server exited during startup ({status}).\n--- server log (tail) ---\n{log_text}"
-        );
+        let message = format!("the server exited during startup ({status}).\n--- server log (tail) ---\n{log_text}");
         let retryable = [
             "could not bind",
             "Address already in use",
@@ -209,11 +190,7 @@ impl ServerSpec {
         ]
         .iter()
         .any(|needle| log_text.contains(needle));
-        Err(if retryable {
-            LaunchError::Retryable(message)
-        } else {
-            LaunchError::Fatal(message)
-        })
+        Err(if retryable { LaunchError::Retryable(message) } else { LaunchError::Fatal(message) })
     }
 }
 

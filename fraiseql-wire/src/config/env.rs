@@ -152,7 +152,7 @@ impl Config {
                 .map_err(|e| Error::config(format!("in the PGSSLMODE environment variable: {e}")))?,
             (None, None) => SslMode::default(),
         };
-        if matches!(ssl_mode, SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull) {
+        if ssl_mode.requires_tls() {
             return Err(Error::unsupported(
                 format!("sslmode={}", ssl_mode.as_str()),
                 "TLS is not implemented yet; use sslmode=disable or prefer on a trusted network or a Unix socket",
@@ -319,4 +319,285 @@ unsafe fn c_string_bytes(ptr: *const libc::c_char) -> Option<Vec<u8>> {
 #[cfg(not(unix))]
 fn passwd_entry() -> Option<PasswdEntry> {
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::pgpass::test_support::TempDir;
+
+    fn env() -> Environment {
+        Environment::empty().with_os_user("osuser")
+    }
+
+    fn resolve(config: &str, env: &Environment) -> Result<Resolved, Error> {
+        config.parse::<Config>()?.resolve_in(env)
+    }
+
+    fn targets(resolved: &Resolved) -> Vec<String> {
+        resolved.targets.iter().map(Target::to_string).collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let r = resolve("", &env()).unwrap();
+        assert_eq!(r.user, "osuser");
+        assert_eq!(r.dbname, "osuser");
+        assert_eq!(r.application_name, "fraiseql-wire");
+        assert_eq!(r.password, None);
+        assert_eq!(r.options, None);
+        assert_eq!(r.connect_timeout, None);
+        assert_eq!(r.ssl_mode, SslMode::Prefer);
+        assert_eq!(r.targets, vec![Target { host: Host::Tcp("localhost".to_owned()), port: 5432 }]);
+        assert_eq!(r.max_row_bytes, crate::config::DEFAULT_MAX_ROW_BYTES);
+        assert_eq!(r.cancel_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn no_user_anywhere_is_an_actionable_error() {
+        match resolve("", &Environment::empty()) {
+            Err(Error::Config { message }) => assert!(message.contains("PGUSER"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(resolve("", &Environment::empty().with_var("PGUSER", "u")).unwrap().user, "u");
+        assert_eq!(resolve("user=c", &Environment::empty()).unwrap().user, "c");
+    }
+
+    #[test]
+    fn config_beats_env_beats_default() {
+        let env = env()
+            .with_var("PGHOST", "envhost")
+            .with_var("PGPORT", "6000")
+            .with_var("PGUSER", "envuser")
+            .with_var("PGPASSWORD", "envpass")
+            .with_var("PGDATABASE", "envdb")
+            .with_var("PGAPPNAME", "envapp")
+            .with_var("PGCONNECT_TIMEOUT", "9")
+            .with_var("PGSSLMODE", "disable")
+            .with_var("PGOPTIONS", "-c envopt=1");
+
+        let from_env = resolve("", &env).unwrap();
+        assert_eq!(targets(&from_env), ["envhost:6000"]);
+        assert_eq!(from_env.user, "envuser");
+        assert_eq!(from_env.password.as_deref(), Some("envpass"));
+        assert_eq!(from_env.dbname, "envdb");
+        assert_eq!(from_env.application_name, "envapp");
+        assert_eq!(from_env.connect_timeout, Some(Duration::from_secs(9)));
+        assert_eq!(from_env.ssl_mode, SslMode::Disable);
+        assert_eq!(from_env.options.as_deref(), Some("-c envopt=1"));
+
+        let explicit = resolve(
+            "host=cfghost port=7000 user=cfguser password=cfgpass dbname=cfgdb application_name=cfgapp \
+             connect_timeout=3 sslmode=allow options='-c cfgopt=1'",
+            &env,
+        )
+        .unwrap();
+        assert_eq!(targets(&explicit), ["cfghost:7000"]);
+        assert_eq!(explicit.user, "cfguser");
+        assert_eq!(explicit.password.as_deref(), Some("cfgpass"));
+        assert_eq!(explicit.dbname, "cfgdb");
+        assert_eq!(explicit.application_name, "cfgapp");
+        assert_eq!(explicit.connect_timeout, Some(Duration::from_secs(3)));
+        assert_eq!(explicit.ssl_mode, SslMode::Allow);
+        assert_eq!(explicit.options.as_deref(), Some("-c cfgopt=1"));
+    }
+
+    #[test]
+    fn dbname_defaults_to_the_resolved_user() {
+        assert_eq!(resolve("user=alice", &env()).unwrap().dbname, "alice");
+        assert_eq!(resolve("", &env().with_var("PGUSER", "bob")).unwrap().dbname, "bob");
+        assert_eq!(resolve("user=alice", &env().with_var("PGDATABASE", "db")).unwrap().dbname, "db");
+    }
+
+    #[test]
+    fn application_name_order() {
+        let with_app = env().with_var("PGAPPNAME", "envapp");
+        assert_eq!(resolve("fallback_application_name=fb", &env()).unwrap().application_name, "fb");
+        assert_eq!(resolve("fallback_application_name=fb", &with_app).unwrap().application_name, "envapp");
+        assert_eq!(
+            resolve("application_name=app fallback_application_name=fb", &with_app).unwrap().application_name,
+            "app"
+        );
+    }
+
+    #[test]
+    fn hostaddr_env_beats_host_env_but_not_config() {
+        let env = env().with_var("PGHOST", "name").with_var("PGHOSTADDR", "192.0.2.1");
+        assert_eq!(targets(&resolve("", &env).unwrap()), ["192.0.2.1:5432"]);
+        assert_eq!(targets(&resolve("host=cfg", &env).unwrap()), ["cfg:5432"]);
+        let bad = env.with_var("PGHOSTADDR", "not-an-ip");
+        match resolve("", &bad) {
+            Err(Error::Config { message }) => assert!(message.contains("PGHOSTADDR"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn host_and_port_lists() {
+        let r = resolve("host=a,b,/tmp port=1,2,3", &env()).unwrap();
+        assert_eq!(targets(&r), ["a:1", "b:2", "/tmp/.s.PGSQL.3"]);
+        let r = resolve("host=a,b port=6000", &env()).unwrap();
+        assert_eq!(targets(&r), ["a:6000", "b:6000"]);
+        let r = resolve("postgresql://[::1]:5433,h2/db", &env()).unwrap();
+        assert_eq!(targets(&r), ["[::1]:5433", "h2:5432"]);
+        let r = resolve("", &env().with_var("PGHOST", "x,/run/pg").with_var("PGPORT", "1,2")).unwrap();
+        assert_eq!(targets(&r), ["x:1", "/run/pg/.s.PGSQL.2"]);
+        // Config hosts, env ports.
+        let r = resolve("host=a,b", &env().with_var("PGPORT", "1,2")).unwrap();
+        assert_eq!(targets(&r), ["a:1", "b:2"]);
+
+        for (config, env) in
+            [("host=a,b,c port=1,2", env()), ("port=1,2", env()), ("host=a,b,c", env().with_var("PGPORT", "1,2"))]
+        {
+            match resolve(config, &env) {
+                Err(Error::Config { message }) => assert!(message.contains("one per host"), "{message}"),
+                other => panic!("{config}: {other:?}"),
+            }
+        }
+        match resolve("", &env().with_var("PGPORT", "x")) {
+            Err(Error::Config { message }) => assert!(message.contains("PGPORT"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn default_host_uses_existing_sockets() {
+        let both = env().with_socket_probe(|path| {
+            path == Path::new("/var/run/postgresql/.s.PGSQL.5432") || path == Path::new("/tmp/.s.PGSQL.5432")
+        });
+        assert_eq!(targets(&resolve("", &both).unwrap()), ["/var/run/postgresql/.s.PGSQL.5432"]);
+
+        let tmp_only = env().with_socket_probe(|path| path.starts_with("/tmp"));
+        assert_eq!(targets(&resolve("", &tmp_only).unwrap()), ["/tmp/.s.PGSQL.5432"]);
+
+        // The probe looks for the socket of the configured port.
+        let only_5433 = env().with_socket_probe(|path| path == Path::new("/var/run/postgresql/.s.PGSQL.5433"));
+        assert_eq!(targets(&resolve("", &only_5433).unwrap()), ["localhost:5432"]);
+        assert_eq!(targets(&resolve("port=5433", &only_5433).unwrap()), ["/var/run/postgresql/.s.PGSQL.5433"]);
+        let env_port = only_5433.clone().with_var("PGPORT", "5433");
+        assert_eq!(targets(&resolve("", &env_port).unwrap()), ["/var/run/postgresql/.s.PGSQL.5433"]);
+
+        // An explicit host is used as given.
+        assert_eq!(targets(&resolve("host=db", &both).unwrap()), ["db:5432"]);
+        assert_eq!(targets(&resolve("postgresql:///x?host=/sock", &both).unwrap()), ["/sock/.s.PGSQL.5432"]);
+    }
+
+    #[test]
+    fn tls_modes_are_refused_at_resolution() {
+        for mode in ["require", "verify-ca", "verify-full"] {
+            let expected = format!("sslmode={mode}");
+            match resolve(&format!("sslmode={mode}"), &env()) {
+                Err(Error::Unsupported { feature, advice }) => {
+                    assert_eq!(feature, expected);
+                    assert!(advice.contains("TLS is not implemented yet"), "{advice}");
+                }
+                other => panic!("{other:?}"),
+            }
+            match resolve("", &env().with_var("PGSSLMODE", mode)) {
+                Err(Error::Unsupported { feature, .. }) => assert_eq!(feature, expected),
+                other => panic!("{other:?}"),
+            }
+        }
+        // An explicit acceptable mode beats a refused one from the environment.
+        let r = resolve("sslmode=disable", &env().with_var("PGSSLMODE", "verify-full")).unwrap();
+        assert_eq!(r.ssl_mode, SslMode::Disable);
+        match resolve("", &env().with_var("PGSSLMODE", "bogus")) {
+            Err(Error::Config { message }) => assert!(message.contains("PGSSLMODE"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn connect_timeout_sources() {
+        let env10 = env().with_var("PGCONNECT_TIMEOUT", "10");
+        assert_eq!(resolve("", &env10).unwrap().connect_timeout, Some(Duration::from_secs(10)));
+        assert_eq!(resolve("connect_timeout=0", &env10).unwrap().connect_timeout, None, "explicit 0 beats env");
+        assert_eq!(resolve("", &env().with_var("PGCONNECT_TIMEOUT", "0")).unwrap().connect_timeout, None);
+        assert_eq!(resolve("", &env().with_var("PGCONNECT_TIMEOUT", "-5")).unwrap().connect_timeout, None);
+        let built = Config::new().connect_timeout(Duration::from_millis(1500)).resolve_in(&env10).unwrap();
+        assert_eq!(built.connect_timeout, Some(Duration::from_millis(1500)));
+        match resolve("", &env().with_var("PGCONNECT_TIMEOUT", "soon")) {
+            Err(Error::Config { message }) => assert!(message.contains("PGCONNECT_TIMEOUT"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn builder_settings_copy_through() {
+        let config = Config::new().max_row_bytes(1234).cancel_timeout(Duration::from_secs(1)).user("u");
+        let r = config.resolve_in(&env()).unwrap();
+        assert_eq!(r.max_row_bytes, 1234);
+        assert_eq!(r.cancel_timeout, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn password_file_sources_and_precedence() {
+        let dir = TempDir::new("env-pgpass");
+        let home = dir.path().join("home");
+        std::fs::create_dir(&home).unwrap();
+        dir.write("home/.pgpass", "*:*:*:*:from-home\n", 0o600);
+        let env_file = dir.write("env-pgpass", "db:5432:*:app:from-pgpassfile\n", 0o600);
+        let cfg_file = dir.write("cfg pgpass", "db:*:shop:app:from-passfile-param\n", 0o600);
+        let wide_open = dir.write("open", "*:*:*:*:from-0644-file\n", 0o644);
+
+        let base = env().with_home(&home);
+        let uri = "postgresql://app@db/shop";
+
+        // $HOME/.pgpass.
+        assert_eq!(resolve(uri, &base).unwrap().password.as_deref(), Some("from-home"));
+        // PGPASSFILE beats $HOME/.pgpass.
+        let with_env_file = base.clone().with_var("PGPASSFILE", env_file.to_str().unwrap());
+        assert_eq!(resolve(uri, &with_env_file).unwrap().password.as_deref(), Some("from-pgpassfile"));
+        // passfile= beats PGPASSFILE.
+        let with_param = format!("{uri}?passfile={}", cfg_file.to_str().unwrap().replace(' ', "%20"));
+        assert_eq!(resolve(&with_param, &with_env_file).unwrap().password.as_deref(), Some("from-passfile-param"));
+        // PGPASSWORD beats the file, the connection string beats PGPASSWORD.
+        let with_pgpassword = with_env_file.clone().with_var("PGPASSWORD", "from-env");
+        assert_eq!(resolve(uri, &with_pgpassword).unwrap().password.as_deref(), Some("from-env"));
+        let explicit = "postgresql://app:explicit@db/shop";
+        assert_eq!(resolve(explicit, &with_pgpassword).unwrap().password.as_deref(), Some("explicit"));
+        // The lookup uses the resolved user, database and port.
+        assert_eq!(resolve("postgresql://other@db/shop", &with_env_file).unwrap().password, None);
+        assert_eq!(resolve("postgresql://app@db:5433/shop", &with_env_file).unwrap().password, None);
+        // A file readable by others is ignored; a missing one is silently nothing.
+        let open = base.clone().with_var("PGPASSFILE", wide_open.to_str().unwrap());
+        assert_eq!(resolve(uri, &open).unwrap().password, None);
+        let missing = base.clone().with_var("PGPASSFILE", dir.path().join("nope").to_str().unwrap());
+        assert_eq!(resolve(uri, &missing).unwrap().password, None);
+        // No home, no PGPASSFILE: no file at all.
+        assert_eq!(resolve(uri, &env()).unwrap().password, None);
+    }
+
+    #[test]
+    fn password_file_for_default_socket_and_later_targets() {
+        let dir = TempDir::new("env-pgpass-hosts");
+        let file = dir.write("pgpass", "localhost:5432:*:*:socket-pass\nsecond:5432:*:*:second-pass\n", 0o600);
+        let sockets = env()
+            .with_var("PGPASSFILE", file.to_str().unwrap())
+            .with_socket_probe(|path| path.starts_with("/var/run/postgresql"));
+        let r = resolve("", &sockets).unwrap();
+        assert_eq!(targets(&r), ["/var/run/postgresql/.s.PGSQL.5432"]);
+        assert_eq!(r.password.as_deref(), Some("socket-pass"));
+        let r = resolve("host=first,second", &sockets).unwrap();
+        assert_eq!(r.password.as_deref(), Some("second-pass"));
+    }
+
+    #[test]
+    fn environment_debug_redacts_pgpassword() {
+        let env = env().with_var("PGPASSWORD", "hunter2").with_var("PGUSER", "u");
+        let debug = format!("{env:?}");
+        assert!(!debug.contains("hunter2") && debug.contains("PGUSER"), "{debug}");
+    }
+
+    #[test]
+    fn from_process_reads_the_real_environment() {
+        let env = Environment::from_process();
+        // The passwd entry or USER/LOGNAME normally names the user; either way nothing panics.
+        if let Some(user) = &env.os_user {
+            assert!(!user.is_empty());
+        }
+        assert!(env.vars.keys().all(|name| VARS.contains(&name.as_str())));
+    }
 }

@@ -19,12 +19,12 @@ use crate::error::Error;
 /// PostgreSQL's default port.
 pub(super) const DEFAULT_PORT: u16 = 5432;
 
-const TLS_ADVICE: &str =
-    "TLS is not implemented yet; remove this parameter and use sslmode=disable or prefer on a trusted network or a Unix socket";
+const TLS_ADVICE: &str = "TLS is not implemented yet; remove this parameter and use sslmode=disable or prefer on a \
+                          trusted network or a Unix socket";
 const GSS_ADVICE: &str = "GSSAPI/Kerberos is not implemented; remove this parameter and use password, md5 or \
                           scram-sha-256 authentication for this role in pg_hba.conf";
-const KEEPALIVE_ADVICE: &str =
-    "TCP keepalive and user-timeout tuning is not implemented; remove this parameter (the operating system's defaults apply)";
+const KEEPALIVE_ADVICE: &str = "TCP keepalive and user-timeout tuning is not implemented; remove this parameter (the \
+                                operating system's defaults apply)";
 
 /// libpq parameters that fraiseql-wire knows but does not implement, with what to do instead.
 const UNSUPPORTED: &[(&str, &str)] = &[
@@ -54,23 +54,14 @@ const UNSUPPORTED: &[(&str, &str)] = &[
         "checking the server process's user is not implemented; remove this parameter (a socket directory only the \
          server can write to gives the same assurance)",
     ),
-    (
-        "service",
-        "service files (pg_service.conf) are not read; spell out host, port, dbname and user instead",
-    ),
+    ("service", "service files (pg_service.conf) are not read; spell out host, port, dbname and user instead"),
     ("replication", "replication connections are not supported; remove this parameter"),
     (
         "require_auth",
         "remove this parameter; fraiseql-wire authenticates with password, md5 or scram-sha-256, as the server asks",
     ),
-    (
-        "min_protocol_version",
-        "fraiseql-wire speaks protocol 3.0; remove this parameter",
-    ),
-    (
-        "max_protocol_version",
-        "fraiseql-wire speaks protocol 3.0; remove this parameter",
-    ),
+    ("min_protocol_version", "fraiseql-wire speaks protocol 3.0; remove this parameter"),
+    ("max_protocol_version", "fraiseql-wire speaks protocol 3.0; remove this parameter"),
     ("oauth_issuer", "OAuth authentication is not implemented; use password, md5 or scram-sha-256"),
     ("oauth_client_id", "OAuth authentication is not implemented; use password, md5 or scram-sha-256"),
     ("oauth_client_secret", "OAuth authentication is not implemented; use password, md5 or scram-sha-256"),
@@ -256,10 +247,7 @@ pub(super) fn parse_port_list(value: &str, source: &str) -> Result<Vec<u16>, Err
     if value.is_empty() {
         return Ok(Vec::new());
     }
-    value
-        .split(',')
-        .map(|entry| if entry.is_empty() { Ok(DEFAULT_PORT) } else { parse_port(entry, source) })
-        .collect()
+    value.split(',').map(|entry| if entry.is_empty() { Ok(DEFAULT_PORT) } else { parse_port(entry, source) }).collect()
 }
 
 fn parse_port(value: &str, source: &str) -> Result<u16, Error> {

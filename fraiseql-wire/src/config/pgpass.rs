@@ -138,7 +138,8 @@ impl Entry {
                     fields.push(field);
                     if fields.len() == 4 {
                         let mut fields = fields.into_iter();
-                        let (host, port, dbname, user) = (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
+                        let (host, port, dbname, user) =
+                            (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
                         return Some(Entry { host, port, dbname, user, password: unescape(&line[i + 1..]) });
                     }
                 }
@@ -171,9 +172,8 @@ pub(super) mod test_support {
     impl TempDir {
         pub(crate) fn new(tag: &str) -> TempDir {
             static COUNTER: AtomicUsize = AtomicUsize::new(0);
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos());
+            let nanos =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
             let name = format!(
                 "fraiseql-wire-{tag}-{}-{}-{nanos}",
                 std::process::id(),
@@ -213,6 +213,7 @@ mod tests {
 
     const FILE: &str = "\
 # comment line: host:port:db:user:password
+#hidden:5432:d:u:commented
    
 db.example.com:5432:shop:app:first
 db.example.com:5432:shop:app:second-is-shadowed
@@ -255,7 +256,7 @@ empty:5432:*:*:
     #[test]
     fn skipped_lines() {
         assert_eq!(lookup(FILE, "incomplete", 5432, "shop", "app"), None);
-        assert_eq!(lookup(FILE, "# comment line", 0, "port", "db"), None);
+        assert_eq!(lookup(FILE, "#hidden", 5432, "d", "u"), None, "comments are skipped");
         assert_eq!(lookup(FILE, "empty", 5432, "db", "u"), None, "an empty password is no password");
         assert_eq!(lookup("", "h", 5432, "d", "u"), None);
         assert_eq!(lookup("h:5432:d:u:crlf\r\n", "h", 5432, "d", "u").as_deref(), Some("crlf"));

@@ -81,12 +81,6 @@ impl Connection {
     }
 
     async fn connect_to(config: &Resolved, target: &Target) -> Result<Connection, Error> {
-        if config.ssl_mode.requires_tls() {
-            return Err(Error::unsupported(
-                format!("sslmode={}", config.ssl_mode.as_str()),
-                "TLS is not implemented yet; use sslmode=disable or prefer on a trusted network or a Unix socket",
-            ));
-        }
         let io = Transport::open(target).await?;
         let mut connection = Connection {
             io,

@@ -113,9 +113,9 @@ impl Authenticator {
             }
             Message::AuthenticationSaslFinal(body) => {
                 let mut scram = self.scram.take().ok_or_else(|| Error::protocol("SASL final without SASL start"))?;
-                scram.finish(body.data()).map_err(|e| {
-                    Error::protocol(format!("the server failed to prove it knows the password ({e})"))
-                })?;
+                scram
+                    .finish(body.data())
+                    .map_err(|e| Error::protocol(format!("the server failed to prove it knows the password ({e})")))?;
                 Ok(AuthStep::Wait)
             }
             Message::AuthenticationGss | Message::AuthenticationGssContinue(_) => unsupported("GSSAPI"),

@@ -25,7 +25,8 @@ pub(crate) fn renumber(fragment: &str, offset: usize, param_count: usize) -> Res
         match bytes[i] {
             b'\'' => {
                 let escapes = i > 0 && matches!(bytes[i - 1], b'e' | b'E') && !is_ident_byte_before(bytes, i - 1);
-                i = skip_string(bytes, i + 1, escapes).ok_or_else(|| invalid("a string literal is not closed".into()))?;
+                i = skip_string(bytes, i + 1, escapes)
+                    .ok_or_else(|| invalid("a string literal is not closed".into()))?;
             }
             b'"' => {
                 i = skip_quoted_identifier(bytes, i + 1)

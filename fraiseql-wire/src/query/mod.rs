@@ -151,10 +151,10 @@ impl<T> Query<T> {
 
     /// The statement this query sends, with its parameters.
     pub fn to_sql(&self) -> Result<Statement> {
-        let parts = self.parts.as_ref().map_err(|e| Error::InvalidFragment {
-            fragment: String::new(),
-            reason: e.to_string(),
-        })?;
+        let parts = self
+            .parts
+            .as_ref()
+            .map_err(|e| Error::InvalidFragment { fragment: String::new(), reason: e.to_string() })?;
         Ok(parts.statement())
     }
 

@@ -115,7 +115,8 @@ mod tests {
 
     #[test]
     fn injection_attempts_are_refused() {
-        for name in ["'; DROP TABLE canary; --", "v; DROP TABLE canary", "v--", "v (x)", "a.b.c", "", ".v", "v.", r#""v"x"#]
+        for name in
+            ["'; DROP TABLE canary; --", "v; DROP TABLE canary", "v--", "v (x)", "a.b.c", "", ".v", "v.", r#""v"x"#]
         {
             assert!(Relation::parse(name).is_err(), "{name} should be refused");
         }
