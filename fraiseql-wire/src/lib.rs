@@ -42,3 +42,8 @@ pub use stream::RowStream;
 
 #[cfg(feature = "derive")]
 pub use fraiseql_wire_derive::Entity;
+
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -45,7 +45,7 @@ use std::fmt;
 use std::fs;
 use std::io::Write as _;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -245,7 +245,17 @@ ALTER DEFAULT PRIVILEGES FOR ROLE postgres GRANT SELECT, USAGE ON SEQUENCES TO r
 /// Describes a tokio-postgres error with the server's code, message, detail, hint and position.
 fn describe(e: &tokio_postgres::Error) -> String {
     let Some(db) = e.as_db_error() else {
-        return e.to_string();
+        let mut out = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !out.contains(&text) {
+                out.push_str(": ");
+                out.push_str(&text);
+            }
+            source = cause.source();
+        }
+        return out;
     };
     let mut out = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
     if let Some(detail) = db.detail() {
@@ -289,7 +299,10 @@ impl TestCluster {
         });
         match result {
             Ok(cluster) => cluster,
-            Err(message) => panic!("{WHO}: the shared test cluster failed to start: {message}"),
+            Err(message) => panic!(
+                "{WHO}: the shared test cluster failed to start: {}",
+                message.trim_start_matches(&format!("{WHO}: "))
+            ),
         }
     }
 
@@ -660,20 +673,21 @@ impl TestCluster {
                     .map_err(|e| format!("could not build a tokio runtime: {e}"))?;
                 runtime.block_on(async move {
                     let conninfo = endpoint.tcp_conninfo(AuthUser::Superuser, "postgres");
-                    let client =
-                        connect(&conninfo).await.map_err(|e| format!("could not connect with `{conninfo}`: {e}"))?;
+                    let client = connect(&conninfo)
+                        .await
+                        .map_err(|e| format!("could not connect with `{conninfo}`: {}", describe(&e)))?;
                     let version: i32 = client
                         .query_one("SELECT current_setting('server_version_num')::int", &[])
                         .await
                         .and_then(|row| row.try_get(0))
-                        .map_err(|e| format!("could not read server_version_num: {e}"))?;
+                        .map_err(|e| format!("could not read server_version_num: {}", describe(&e)))?;
                     let sql = roles_sql(version);
                     client.batch_execute(&sql).await.map_err(|e| format!("{}\n--- SQL ---\n{sql}", describe(&e)))?;
 
                     let conninfo = endpoint.tcp_conninfo(AuthUser::Superuser, "template1");
                     let (template, connection) = tokio_postgres::connect(&conninfo, NoTls)
                         .await
-                        .map_err(|e| format!("could not connect with `{conninfo}`: {e}"))?;
+                        .map_err(|e| format!("could not connect with `{conninfo}`: {}", describe(&e)))?;
                     let connection = tokio::spawn(connection);
                     template
                         .batch_execute(TEMPLATE_SQL)

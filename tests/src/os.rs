@@ -122,6 +122,48 @@ pub(crate) fn children_of(parent: libc::pid_t) -> Vec<libc::pid_t> {
         .collect()
 }
 
+/// Makes this process the reaper of orphaned descendants (Linux `PR_SET_CHILD_SUBREAPER`), so
+/// that the backends of a SIGKILLed postmaster become our children and can be reaped instead
+/// of lingering as zombies under an init that does not reap (common in containers).
+/// Returns whether this process is a subreaper.
+pub(crate) fn become_subreaper() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        static DONE: OnceLock<bool> = OnceLock::new();
+        // SAFETY: prctl with PR_SET_CHILD_SUBREAPER only sets a process attribute.
+        *DONE.get_or_init(|| unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1) } == 0)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
+/// Reaps `pids` once they exit (they must have become our children, see
+/// [`become_subreaper`]); pids that are not our children are only waited for.
+pub(crate) fn reap(pids: &[libc::pid_t], timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    for &pid in pids {
+        loop {
+            let mut status = 0;
+            // SAFETY: waitpid with a valid status pointer.
+            let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            if rc == pid {
+                break;
+            }
+            if rc < 0 {
+                // Not our child (anymore): fall back to watching it.
+                wait_gone(&[pid], deadline.saturating_duration_since(Instant::now()));
+                break;
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
 /// Waits (polling) until none of `pids` exists any more, or `timeout` passes.
 pub(crate) fn wait_gone(pids: &[libc::pid_t], timeout: Duration) {
     let deadline = Instant::now() + timeout;

@@ -219,11 +219,23 @@ impl Running {
     }
 
     /// SIGKILLs the postmaster, waits for it, then gives its orphaned backends a few seconds
-    /// to notice the postmaster's death and exit.
+    /// to notice the postmaster's death and exit (reaping them where possible).
     pub(crate) fn kill_hard(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        let subreaper = os::become_subreaper();
+        // Freeze the postmaster so that the list of its children cannot change under us.
+        // SAFETY: plain kill(2) on our own, not yet reaped, child.
+        unsafe { libc::kill(self.pid(), libc::SIGSTOP) };
         let children = os::children_of(self.pid());
         let _ = self.child.kill();
         let _ = self.child.wait();
-        os::wait_gone(&children, Duration::from_secs(10));
+        let timeout = Duration::from_secs(10);
+        if subreaper {
+            os::reap(&children, timeout);
+        } else {
+            os::wait_gone(&children, timeout);
+        }
     }
 }

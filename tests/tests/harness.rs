@@ -12,9 +12,7 @@ async fn connect(conninfo: &str) -> Result<tokio_postgres::Client, tokio_postgre
 }
 
 async fn select_one(conninfo: &str) {
-    let client = connect(conninfo)
-        .await
-        .unwrap_or_else(|e| panic!("connecting with `{conninfo}` failed: {e}"));
+    let client = connect(conninfo).await.unwrap_or_else(|e| panic!("connecting with `{conninfo}` failed: {e}"));
     let one: i32 = client
         .query_one("SELECT 1", &[])
         .await
@@ -35,13 +33,7 @@ async fn every_auth_method_over_tcp_and_socket() {
     db.execute("CREATE TABLE docs (doc jsonb); INSERT INTO docs VALUES ('{\"a\": 1}'); CREATE VIEW v_docs AS SELECT doc FROM docs")
         .await;
 
-    for user in [
-        AuthUser::Superuser,
-        AuthUser::Trust,
-        AuthUser::Password,
-        AuthUser::Md5,
-        AuthUser::Scram,
-    ] {
+    for user in [AuthUser::Superuser, AuthUser::Trust, AuthUser::Password, AuthUser::Md5, AuthUser::Scram] {
         select_one(&db.url(user)).await;
         select_one(&db.socket_conninfo(user)).await;
 
@@ -55,45 +47,35 @@ async fn every_auth_method_over_tcp_and_socket() {
         assert_eq!(n, 1);
     }
 
-    for conninfo in [
-        db.url(AuthUser::Reject),
-        db.socket_conninfo(AuthUser::Reject),
-    ] {
+    for conninfo in [db.url(AuthUser::Reject), db.socket_conninfo(AuthUser::Reject)] {
         let err = match connect(&conninfo).await {
             Ok(_) => panic!("reject_user connected with `{conninfo}`"),
             Err(e) => e,
         };
-        let text = err.to_string();
+        let db_error = err.as_db_error().unwrap_or_else(|| panic!("reject_user: expected a server error, got {err:?}"));
+        assert_eq!(db_error.code(), &tokio_postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION);
         assert!(
-            text.contains("pg_hba.conf rejects connection"),
-            "unexpected error for reject_user: {text}"
+            db_error.message().contains("pg_hba.conf rejects connection"),
+            "unexpected error for reject_user: {db_error}"
         );
     }
 
     // A wrong password fails for each password method.
     for user in [AuthUser::Password, AuthUser::Md5, AuthUser::Scram] {
-        let url = cluster
-            .url(user, db.name())
-            .replace(user.password().unwrap(), "wrong");
+        let url = cluster.url(user, db.name()).replace(user.password().unwrap(), "wrong");
         assert!(connect(&url).await.is_err(), "{} accepted a wrong password", user.name());
     }
 
     let is_md5: bool = db
         .admin()
-        .query_one(
-            "SELECT rolpassword LIKE 'md5%' FROM pg_authid WHERE rolname = 'md5_user'",
-            &[],
-        )
+        .query_one("SELECT rolpassword LIKE 'md5%' FROM pg_authid WHERE rolname = 'md5_user'", &[])
         .await
         .unwrap()
         .get(0);
     assert!(is_md5, "md5_user's password is not stored as MD5");
     let is_scram: bool = db
         .admin()
-        .query_one(
-            "SELECT rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid WHERE rolname = 'scram_user'",
-            &[],
-        )
+        .query_one("SELECT rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid WHERE rolname = 'scram_user'", &[])
         .await
         .unwrap()
         .get(0);
@@ -106,12 +88,7 @@ async fn databases_are_isolated() {
     let (a, b) = (cluster.database().await, cluster.database().await);
     assert_ne!(a.name(), b.name());
     a.execute("CREATE TABLE only_in_a (id int)").await;
-    let seen: bool = b
-        .admin()
-        .query_one("SELECT to_regclass('only_in_a') IS NOT NULL", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let seen: bool = b.admin().query_one("SELECT to_regclass('only_in_a') IS NOT NULL", &[]).await.unwrap().get(0);
     assert!(!seen);
     let client = cluster.admin(a.name()).await;
     client.batch_execute("SELECT * FROM only_in_a").await.unwrap();
