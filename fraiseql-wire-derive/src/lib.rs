@@ -20,3 +20,15 @@ pub fn derive_entity(input: TokenStream) -> TokenStream {
             .into(),
     }
 }
+
+/// Binds a struct nested inside an entity's document.
+#[proc_macro_derive(Document, attributes(entity))]
+pub fn derive_document(_input: TokenStream) -> TokenStream {
+    TokenStream::new()
+}
+
+/// Makes an enum of unit variants or a newtype usable as an entity field.
+#[proc_macro_derive(Scalar)]
+pub fn derive_scalar(_input: TokenStream) -> TokenStream {
+    TokenStream::new()
+}

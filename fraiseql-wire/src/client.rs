@@ -48,6 +48,15 @@ impl Client {
         Ok(Client { shared: Arc::new(Shared { config, slot: Arc::new(Mutex::new(Some(connection))) }) })
     }
 
+    /// A client that connects on its first query instead of now.
+    ///
+    /// The settings are checked at once (environment and password file included); connection errors surface
+    /// from the first query. Useful when the application may start before its database.
+    pub fn connect_lazy(config: Config) -> Result<Client> {
+        let config = config.resolve()?;
+        Ok(Client { shared: Arc::new(Shared { config, slot: Arc::new(Mutex::new(None)) }) })
+    }
+
     /// Starts a query on a view (or table) exposing a `data` column of type `json` or `jsonb`.
     ///
     /// The name may be schema-qualified (`app.v_project`); it is validated and quoted as an identifier, so it

@@ -29,6 +29,7 @@
 mod client;
 pub mod config;
 mod connection;
+pub mod entity;
 mod error;
 mod protocol;
 mod query;
@@ -36,12 +37,13 @@ mod stream;
 
 pub use client::Client;
 pub use config::Config;
+pub use entity::{Document, Entity, Field, FieldType, Filter, OrderKey};
 pub use error::{DbError, Error, Result};
-pub use query::{Param, Query, Statement, ToParam};
+pub use query::{IntoOrderKeys, Param, Query, Statement, ToParam};
 pub use stream::RowStream;
 
 #[cfg(feature = "derive")]
-pub use fraiseql_wire_derive::Entity;
+pub use fraiseql_wire_derive::{Document, Entity, Scalar};
 
 /// The README's examples, compiled as doctests so they stay true.
 #[cfg(doctest)]

@@ -25,6 +25,9 @@ use crate::query::{DATA_COLUMN_POSITION, Relation, Statement};
 /// Turns the DataRow at the front of the read buffer into an item, consuming its `total` bytes.
 pub(crate) type Decoder<T> = fn(&mut BytesMut, usize, Option<Range<usize>>, u64) -> Result<T>;
 
+/// A Rust-side row filter (`Query::filter_rust`).
+pub(crate) type Predicate<T> = Arc<dyn Fn(&T) -> bool + Send + Sync>;
+
 /// JSON `null`, what a SQL `NULL` in `data` becomes.
 const JSON_NULL: &[u8] = b"null";
 
@@ -76,6 +79,7 @@ pub(crate) fn decode_raw(buf: &mut BytesMut, total: usize, value: Option<Range<u
 pub struct RowStream<T> {
     state: State,
     decode: Decoder<T>,
+    predicate: Option<Predicate<T>>,
     row: u64,
 }
 
@@ -100,14 +104,24 @@ struct Session {
 impl<T> RowStream<T> {
     pub(crate) fn start(client: Client, relation: Relation, statement: Statement, decode: Decoder<T>) -> Self {
         let shared = client.shared();
-        RowStream { state: State::Starting(Box::pin(start(shared, relation, statement))), decode, row: 0 }
+        RowStream {
+            state: State::Starting(Box::pin(start(shared, relation, statement))),
+            decode,
+            predicate: None,
+            row: 0,
+        }
     }
 
     pub(crate) fn failed(error: Error) -> Self {
         fn never<T>(_: &mut BytesMut, _: usize, _: Option<Range<usize>>, _: u64) -> Result<T> {
             Err(Error::protocol("a failed query produced a row"))
         }
-        RowStream { state: State::Failed(error), decode: never::<T>, row: 0 }
+        RowStream { state: State::Failed(error), decode: never::<T>, predicate: None, row: 0 }
+    }
+
+    pub(crate) fn with_predicate(mut self, predicate: Option<Predicate<T>>) -> Self {
+        self.predicate = predicate;
+        self
     }
 
     /// How many rows this stream has produced so far (including rows that failed to decode).
@@ -143,9 +157,13 @@ impl<T> Stream for RowStream<T> {
                         Ok(Incoming::Row { total }) => {
                             this.row += 1;
                             let read = &mut session.connection.read;
-                            match frame::single_column(&read[..total]) {
-                                Ok(value) => return Poll::Ready(Some((this.decode)(read, total, value, this.row))),
+                            let item = match frame::single_column(&read[..total]) {
+                                Ok(value) => (this.decode)(read, total, value, this.row),
                                 Err(error) => return Poll::Ready(Some(Err(this.fail(error)))),
+                            };
+                            match (&item, &this.predicate) {
+                                (Ok(row), Some(predicate)) if !predicate(row) => continue,
+                                _ => return Poll::Ready(Some(item)),
                             }
                         }
                         Ok(Incoming::Oversized { size }) => {

@@ -12,11 +12,12 @@ use futures_util::TryStreamExt;
 use serde::de::DeserializeOwned;
 
 pub use param::{Param, ToParam};
-pub(crate) use relation::Relation;
+pub(crate) use relation::{Relation, quote_identifier};
 
 use crate::client::Client;
+use crate::entity::{Entity, Filter, OrderKey, keyset_after};
 use crate::error::{Error, Result};
-use crate::stream::{self, RowStream};
+use crate::stream::{self, Predicate, RowStream};
 
 /// A statement and its bound parameters, as [`Query::to_sql`] returns them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,6 +55,9 @@ pub struct Statement {
 pub struct Query<T = serde_json::Value> {
     client: Client,
     parts: Result<Parts>,
+    /// Typed sort keys, kept for keyset pagination.
+    keys: Vec<OrderKey<T>>,
+    predicate: Option<Predicate<T>>,
     row: PhantomData<fn() -> T>,
 }
 
@@ -74,7 +78,13 @@ impl<T> Clone for Query<T> {
             // Errors are not Clone (they may hold io::Error); rebuilding the message keeps the information.
             Err(e) => Err(Error::InvalidFragment { fragment: String::new(), reason: e.to_string() }),
         };
-        Query { client: self.client.clone(), parts, row: PhantomData }
+        Query {
+            client: self.client.clone(),
+            parts,
+            keys: self.keys.clone(),
+            predicate: self.predicate.clone(),
+            row: PhantomData,
+        }
     }
 }
 
@@ -89,7 +99,13 @@ impl<T> fmt::Debug for Query<T> {
 
 impl Query<serde_json::Value> {
     pub(crate) fn new(client: Client, relation: &str) -> Self {
-        let parts = Relation::parse(relation).map(|relation| Parts {
+        Query::with_relation(client, Relation::parse(relation))
+    }
+}
+
+impl<T> Query<T> {
+    fn with_relation(client: Client, relation: Result<Relation>) -> Self {
+        let parts = relation.map(|relation| Parts {
             relation,
             filters: Vec::new(),
             params: Vec::new(),
@@ -97,9 +113,113 @@ impl Query<serde_json::Value> {
             limit: None,
             offset: None,
         });
-        Query { client, parts, row: PhantomData }
+        Query { client, parts, keys: Vec::new(), predicate: None, row: PhantomData }
     }
 }
+
+impl<E: Entity> Query<E> {
+    pub(crate) fn for_entity(client: Client) -> Self {
+        Query::with_relation(client, Ok(Relation::from_parts(E::SCHEMA, E::VIEW)))
+    }
+
+    /// Adds a typed condition, built from the entity's field handles:
+    /// `.filter(|p| p.status.eq("active").and(p.priority.gte(3)))`.
+    ///
+    /// Several calls combine with `AND`.
+    pub fn filter(self, build: impl FnOnce(&E::Fields) -> Filter<E>) -> Self {
+        let filter = build(&E::fields());
+        self.filter_by(filter)
+    }
+
+    /// Adds a condition built elsewhere (see [`Entity::fields`]).
+    pub fn filter_by(self, filter: Filter<E>) -> Self {
+        self.map_parts(|parts| {
+            let mut params = std::mem::take(&mut parts.params);
+            let rendered = filter.node.render(&mut params);
+            parts.params = params;
+            parts.filters.push(rendered?);
+            Ok(())
+        })
+    }
+
+    /// Adds sort keys: `.order_by(|p| p.priority.desc())`, or several at once as a tuple or `Vec`.
+    pub fn order_by<K: IntoOrderKeys<E>>(mut self, build: impl FnOnce(&E::Fields) -> K) -> Self {
+        let keys = build(&E::fields()).into_order_keys();
+        self = self.map_parts(|parts| {
+            parts.order.extend(keys.iter().map(OrderKey::sql));
+            Ok(())
+        });
+        self.keys.extend(keys);
+        self
+    }
+
+    /// Keyset pagination: only the rows after `row` in the current `order_by` order.
+    ///
+    /// The order keys must end with a unique key (a `#[entity(column = …)]` field or one marked
+    /// `#[entity(order_key)]`). The condition is the lexicographic expansion `a > $1 OR (a = $1 AND b > $2)`.
+    pub fn after(self, row: &E) -> Self {
+        let condition = keyset_after(&self.keys, row);
+        self.map_parts(|parts| {
+            let (sql, values) = condition?;
+            let renumbered = fragment::renumber(&sql, parts.params.len(), values.len())?;
+            parts.filters.push(renumbered);
+            parts.params.extend(values);
+            Ok(())
+        })
+    }
+
+    /// Keeps only the decoded rows for which `predicate` is true, after any SQL filter, in Rust.
+    ///
+    /// This costs a full decode of every row the server sends; prefer [`filter`](Query::filter) where SQL can
+    /// express the condition. `limit` and `offset` apply before this predicate.
+    pub fn filter_rust(mut self, predicate: impl Fn(&E) -> bool + Send + Sync + 'static) -> Self {
+        self.predicate = Some(match self.predicate.take() {
+            Some(previous) => std::sync::Arc::new(move |row: &E| previous(row) && predicate(row)),
+            None => std::sync::Arc::new(predicate),
+        });
+        self
+    }
+}
+
+/// Sort keys given to [`Query::order_by`]: one key, a tuple of keys, or a `Vec`.
+pub trait IntoOrderKeys<E> {
+    /// The keys, most significant first.
+    fn into_order_keys(self) -> Vec<OrderKey<E>>;
+}
+
+impl<E> IntoOrderKeys<E> for OrderKey<E> {
+    fn into_order_keys(self) -> Vec<OrderKey<E>> {
+        vec![self]
+    }
+}
+
+impl<E> IntoOrderKeys<E> for Vec<OrderKey<E>> {
+    fn into_order_keys(self) -> Vec<OrderKey<E>> {
+        self
+    }
+}
+
+impl<E, const N: usize> IntoOrderKeys<E> for [OrderKey<E>; N] {
+    fn into_order_keys(self) -> Vec<OrderKey<E>> {
+        self.into()
+    }
+}
+
+macro_rules! tuple_order_keys {
+    ($($name:ident),+) => {
+        impl<E> IntoOrderKeys<E> for ($(tuple_order_keys!(@key $name),)+) {
+            #[allow(non_snake_case)]
+            fn into_order_keys(self) -> Vec<OrderKey<E>> {
+                let ($($name,)+) = self;
+                vec![$($name),+]
+            }
+        }
+    };
+    (@key $name:ident) => { OrderKey<E> };
+}
+tuple_order_keys!(A, B);
+tuple_order_keys!(A, B, C);
+tuple_order_keys!(A, B, C, D);
 
 impl<T> Query<T> {
     fn map_parts(mut self, f: impl FnOnce(&mut Parts) -> Result<()>) -> Self {
@@ -168,14 +288,16 @@ impl<T> Query<T> {
     ///
     /// Nothing happens until the stream is polled. The stream holds the client's connection until it ends or is
     /// dropped; dropping it early cancels the server's work.
-    pub fn stream(self) -> RowStream<T>
+    pub fn stream(mut self) -> RowStream<T>
     where
         T: DeserializeOwned,
     {
-        self.stream_as::<T>()
+        let predicate = self.predicate.take();
+        self.stream_as::<T>().with_predicate(predicate)
     }
 
-    /// Streams the rows decoded as `U` instead of `T`.
+    /// Streams the rows decoded as `U` instead of `T` (without any [`filter_rust`](Query::filter_rust)
+    /// predicate, which applies to `T`).
     pub fn stream_as<U: DeserializeOwned>(self) -> RowStream<U> {
         match self.into_statement() {
             Ok((client, relation, statement)) => {
@@ -193,6 +315,20 @@ impl<T> Query<T> {
             Ok((client, relation, statement)) => RowStream::start(client, relation, statement, stream::decode_raw),
             Err(error) => RowStream::failed(error),
         }
+    }
+
+    /// The number of rows the query matches (`SELECT count(*)`), honouring filters, `limit` and `offset`.
+    pub async fn count(self) -> Result<u64> {
+        let (client, relation, statement) = match self.parts {
+            Ok(parts) => {
+                let statement = parts.count_statement();
+                (self.client, parts.relation, statement)
+            }
+            Err(error) => return Err(error),
+        };
+        let mut rows: Vec<u64> =
+            RowStream::start(client, relation, statement, stream::decode_json::<u64>).try_collect().await?;
+        rows.pop().ok_or_else(|| Error::protocol("count(*) returned no row"))
     }
 
     /// All rows, or the first error (including a row that fails to decode).
@@ -231,6 +367,16 @@ impl<T> Query<T> {
 }
 
 impl Parts {
+    fn count_statement(&self) -> Statement {
+        let mut inner = self.statement();
+        inner.sql = if self.limit.is_some() || self.offset.is_some() {
+            format!("SELECT to_json(count(*)) FROM ({}) AS counted", inner.sql)
+        } else {
+            inner.sql.replacen("SELECT \"data\" FROM", "SELECT to_json(count(*)) FROM", 1)
+        };
+        inner
+    }
+
     fn statement(&self) -> Statement {
         let mut sql = format!("SELECT \"data\" FROM {}", self.relation.quoted);
         for (i, filter) in self.filters.iter().enumerate() {

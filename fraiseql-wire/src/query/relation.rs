@@ -15,6 +15,16 @@ pub(crate) struct Relation {
 }
 
 impl Relation {
+    /// A relation named by a derive: the names are taken as they are (no case folding) and quoted.
+    pub(crate) fn from_parts(schema: Option<&str>, name: &str) -> Relation {
+        let given = schema.map_or_else(|| name.to_owned(), |schema| format!("{schema}.{name}"));
+        let quoted = match schema {
+            Some(schema) => format!("{}.{}", quote_identifier(schema), quote_identifier(name)),
+            None => quote_identifier(name),
+        };
+        Relation { given, quoted }
+    }
+
     /// Parses `name`, `schema.name`, or either with double-quoted parts (`"Weird Name"`).
     ///
     /// Unquoted parts fold to lower case, as in SQL, and must look like identifiers.

@@ -1,0 +1,261 @@
+//! How each Rust type sits in a JSON document, and which operators it allows.
+//!
+//! A field's type implements [`FieldType`], whose `Kind` (text, number, boolean, UUID, list) decides the SQL
+//! expression and cast, and which capability traits the kind implements decides the operators. Capabilities are
+//! traits of the kind parameterised by the field type, so a misuse reads "fields of type `Vec<String>` cannot be
+//! ordered" rather than naming an internal marker.
+
+use serde_json::Value;
+
+use crate::query::Param;
+
+/// A Rust type that can be a field of an [`Entity`](crate::Entity) or [`Document`](crate::Document).
+///
+/// Implemented for strings, integers, floats, `bool`, `uuid::Uuid` (feature `uuid`), `Option<T>` and `Vec<T>`;
+/// `#[derive(Scalar)]` implements it for a unit-variant enum (compared as its JSON string) or a newtype (compared
+/// as its inner type).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a field of an entity",
+    label = "not a field type",
+    note = "derive `fraiseql_wire::Document` for a nested object, `fraiseql_wire::Scalar` for an enum of unit \
+            variants or a newtype, or mark the field `#[entity(skip)]`"
+)]
+pub trait FieldType {
+    /// The comparison family.
+    type Kind: Kind;
+
+    /// The value as it appears in the JSON document.
+    fn to_json(&self) -> Value;
+}
+
+/// A comparison family: how values are cast in SQL and written as parameters.
+pub trait Kind {
+    /// The SQL type values are cast to (`None`: compared as text, uncast).
+    const SQL_TYPE: Option<&'static str>;
+
+    /// The parameter for a JSON value of this kind.
+    fn param(value: &Value) -> Param {
+        match value {
+            Value::Null => Param::NULL,
+            Value::String(s) => Param::text(s.as_str()),
+            other => Param::text(other.to_string()),
+        }
+    }
+}
+
+/// Text: compared as the `->>` text of the value.
+#[derive(Debug)]
+pub enum Text {}
+/// Numbers: compared as `numeric`, so integers and floats compare exactly as PostgreSQL parses them.
+#[derive(Debug)]
+pub enum Number {}
+/// Booleans.
+#[derive(Debug)]
+pub enum Boolean {}
+/// UUIDs, compared as the `uuid` type.
+#[derive(Debug)]
+pub enum Uuid {}
+/// JSON arrays of a kind.
+#[derive(Debug)]
+pub struct List<K>(std::marker::PhantomData<K>);
+
+impl Kind for Text {
+    const SQL_TYPE: Option<&'static str> = None;
+}
+impl Kind for Number {
+    const SQL_TYPE: Option<&'static str> = Some("numeric");
+}
+impl Kind for Boolean {
+    const SQL_TYPE: Option<&'static str> = Some("boolean");
+}
+impl Kind for Uuid {
+    const SQL_TYPE: Option<&'static str> = Some("uuid");
+}
+impl<K: Kind> Kind for List<K> {
+    const SQL_TYPE: Option<&'static str> = Some("jsonb");
+}
+
+/// Kinds that support `eq`, `ne`, `in_list` and `not_in`.
+#[diagnostic::on_unimplemented(
+    message = "fields of type `{T}` cannot be compared for equality",
+    note = "eq/ne/in_list/not_in apply to text, numbers, booleans and UUIDs; use `contains` for lists"
+)]
+pub trait Equality<T: ?Sized> {}
+impl<T: ?Sized> Equality<T> for Text {}
+impl<T: ?Sized> Equality<T> for Number {}
+impl<T: ?Sized> Equality<T> for Boolean {}
+impl<T: ?Sized> Equality<T> for Uuid {}
+
+/// Kinds that support `lt`, `lte`, `gt`, `gte` and ordering.
+#[diagnostic::on_unimplemented(
+    message = "fields of type `{T}` cannot be ordered",
+    note = "lt/lte/gt/gte/asc/desc apply to text, numbers and UUIDs, not to booleans, lists or documents"
+)]
+pub trait Ordered<T: ?Sized> {}
+impl<T: ?Sized> Ordered<T> for Text {}
+impl<T: ?Sized> Ordered<T> for Number {}
+impl<T: ?Sized> Ordered<T> for Uuid {}
+
+/// Kinds that support `between`.
+#[diagnostic::on_unimplemented(
+    message = "`between` needs a numeric field, but this field has type `{T}`",
+    note = "use gte/lte for text"
+)]
+pub trait Range<T: ?Sized> {}
+impl<T: ?Sized> Range<T> for Number {}
+
+/// Kinds that support `starts_with`, `ends_with`, `like` and `ilike` (and `contains` as a substring test).
+#[diagnostic::on_unimplemented(
+    message = "`{T}` is not a text field",
+    note = "starts_with/ends_with/like/ilike apply to text fields (String, text newtypes, unit-variant enums)"
+)]
+pub trait Textual<T: ?Sized> {}
+impl<T: ?Sized> Textual<T> for Text {}
+
+macro_rules! field_types {
+    ($kind:ty => $($t:ty),*) => {$(
+        impl FieldType for $t {
+            type Kind = $kind;
+            fn to_json(&self) -> Value {
+                Value::from(self.clone())
+            }
+        }
+    )*};
+}
+field_types!(Text => String);
+field_types!(Number => i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+field_types!(Boolean => bool);
+
+impl FieldType for char {
+    type Kind = Text;
+    fn to_json(&self) -> Value {
+        Value::String(self.to_string())
+    }
+}
+
+impl FieldType for Box<str> {
+    type Kind = Text;
+    fn to_json(&self) -> Value {
+        Value::String(self.to_string())
+    }
+}
+
+#[cfg(feature = "uuid")]
+impl FieldType for uuid::Uuid {
+    type Kind = Uuid;
+    fn to_json(&self) -> Value {
+        Value::String(self.to_string())
+    }
+}
+
+impl<T: FieldType> FieldType for Option<T> {
+    type Kind = T::Kind;
+    fn to_json(&self) -> Value {
+        self.as_ref().map_or(Value::Null, FieldType::to_json)
+    }
+}
+
+impl<T: FieldType> FieldType for Vec<T> {
+    type Kind = List<T::Kind>;
+    fn to_json(&self) -> Value {
+        Value::Array(self.iter().map(FieldType::to_json).collect())
+    }
+}
+
+/// A value that may be compared with a field of type `T`.
+///
+/// A field accepts values of its own type, of its inner type when it is an `Option`, and `&str` for text fields.
+#[diagnostic::on_unimplemented(
+    message = "cannot compare a field of type `{T}` with a value of type `{Self}`",
+    label = "expected a value of type `{T}`"
+)]
+pub trait Operand<T: ?Sized> {
+    /// The value as JSON.
+    fn to_json(&self) -> Value;
+}
+
+impl<T: FieldType> Operand<T> for T {
+    fn to_json(&self) -> Value {
+        FieldType::to_json(self)
+    }
+}
+
+impl<T: FieldType> Operand<Option<T>> for T {
+    fn to_json(&self) -> Value {
+        FieldType::to_json(self)
+    }
+}
+
+macro_rules! text_operands {
+    ($($t:ty),*) => {$(
+        impl Operand<$t> for &str {
+            fn to_json(&self) -> Value {
+                Value::String((*self).to_owned())
+            }
+        }
+        impl Operand<$t> for &String {
+            fn to_json(&self) -> Value {
+                Value::String((*self).clone())
+            }
+        }
+    )*};
+}
+text_operands!(String, Option<String>, Box<str>, Option<Box<str>>);
+
+/// What `contains` means for a field: a substring for text, an element for a list.
+#[diagnostic::on_unimplemented(
+    message = "`contains` cannot take a value of type `{V}` for a field of type `{T}`",
+    note = "on text it takes a `&str` substring; on a `Vec<T>` it takes one element of type `T`"
+)]
+pub trait Containing<T: ?Sized, V> {
+    #[doc(hidden)]
+    fn containment(value: &V) -> Containment;
+}
+
+#[doc(hidden)]
+pub enum Containment {
+    Substring(String),
+    Element(Value),
+}
+
+impl<T: ?Sized, V: Operand<T>> Containing<T, V> for Text {
+    fn containment(value: &V) -> Containment {
+        match value.to_json() {
+            Value::String(s) => Containment::Substring(s),
+            other => Containment::Substring(other.to_string()),
+        }
+    }
+}
+
+impl<T, K, V> Containing<T, V> for List<K>
+where
+    T: ListField + ?Sized,
+    V: Operand<T::Element>,
+{
+    fn containment(value: &V) -> Containment {
+        Containment::Element(value.to_json())
+    }
+}
+
+/// Fields that hold a JSON array: `Vec<T>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a list field",
+    note = "contains_all/contains_any/is_empty/len_* apply to `Vec<T>` fields"
+)]
+pub trait ListField {
+    /// The element type.
+    type Element: FieldType;
+}
+
+impl<T: FieldType> ListField for Vec<T> {
+    type Element = T;
+}
+
+/// Fields that may be missing or JSON `null`: `Option<T>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an `Option`, so it is never null",
+    note = "is_null/is_not_null apply to `Option<T>` fields"
+)]
+pub trait Nullable {}
+
+impl<T> Nullable for Option<T> {}
