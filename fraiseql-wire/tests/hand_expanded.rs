@@ -15,7 +15,7 @@ enum Status {
 impl fraiseql_wire::FieldType for Status {
     type Kind = fraiseql_wire::entity::kind::Text;
     fn to_json(&self) -> fraiseql_wire::entity::__private::Value {
-        ::serde_json::to_value(self).unwrap_or(fraiseql_wire::entity::__private::Value::Null)
+        fraiseql_wire::entity::__private::to_json_value(self)
     }
 }
 

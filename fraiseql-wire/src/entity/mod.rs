@@ -72,4 +72,21 @@ pub mod __private {
     pub use super::field::{Handle, Location};
     pub use super::filter::Filter;
     pub use serde_json::Value;
+
+    /// A value's JSON form for `#[derive(Scalar)]` enums; a value that cannot be serialized becomes `null`
+    /// (which no comparison matches) rather than a panic.
+    pub fn to_json_value<T: serde::Serialize + ?Sized>(value: &T) -> Value {
+        serde_json::to_value(value).unwrap_or(Value::Null)
+    }
+
+    /// Compile-time check that an entity can be decoded; its message says what to derive.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` must implement `serde::Deserialize` to be an entity or document",
+        label = "add `#[derive(serde::Deserialize)]` to this struct"
+    )]
+    pub trait AssertDeserialize {}
+    impl<T: serde::de::DeserializeOwned> AssertDeserialize for T {}
+
+    /// Used by generated code: `assert_deserialize::<Project>()`.
+    pub const fn assert_deserialize<T: AssertDeserialize + ?Sized>() {}
 }
