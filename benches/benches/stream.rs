@@ -253,10 +253,21 @@ async fn load(cluster: &TestCluster, rows: u64) -> Setup {
     }
 }
 
+/// Runs one measurement in a fresh process, under the command in `BENCH_WRAP` if set (e.g. `strace -c -f`).
 fn run_child(config: Config, url: &str, limit: Option<u64>) -> Measurement {
     let exe = std::env::current_exe().expect("path of this benchmark binary");
     let limit = limit.map_or_else(|| "all".to_owned(), |n| n.to_string());
-    let output = Command::new(exe).args(["--child", config.name(), url, &limit]).output().expect("spawn a child");
+    let wrap = std::env::var("BENCH_WRAP").unwrap_or_default();
+    let mut words = wrap.split_whitespace();
+    let mut command = match words.next() {
+        Some(program) => {
+            let mut command = Command::new(program);
+            command.args(words).arg(exe);
+            command
+        }
+        None => Command::new(exe),
+    };
+    let output = command.args(["--child", config.name(), url, &limit]).output().expect("spawn a child");
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         panic!(
@@ -271,10 +282,18 @@ fn run_child(config: Config, url: &str, limit: Option<u64>) -> Measurement {
 }
 
 /// Instructions the child executes (valgrind's "Collected" count), for `limit` rows.
+///
+/// With `BENCH_CALLGRIND_DIR` set, the profiles of runs that read rows are kept there as
+/// `callgrind.<config>.out` (for `callgrind_annotate`).
 fn instructions(config: Config, url: &str, limit: u64) -> u64 {
     let exe = std::env::current_exe().expect("path of this benchmark binary");
+    let out_file = match std::env::var_os("BENCH_CALLGRIND_DIR") {
+        Some(dir) if limit > 0 => std::path::Path::new(&dir).join(format!("callgrind.{}.out", config.name())),
+        _ => "/dev/null".into(),
+    };
     let output = Command::new("valgrind")
-        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out_file.display()))
         .arg(exe)
         .args(["--child", config.name(), url, &limit.to_string()])
         .output()
@@ -308,7 +327,7 @@ fn thousands(n: f64) -> String {
 
 fn parent() {
     let rows = env_u64("BENCH_ROWS", 1_000_000);
-    let rounds = env_u64("BENCH_ROUNDS", 3).max(1);
+    let rounds = env_u64("BENCH_ROUNDS", 3);
     let small = env_u64("BENCH_SMALL_ROWS", 100_000);
     let callgrind = env_u64("BENCH_CALLGRIND", 0);
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -330,6 +349,29 @@ fn parent() {
     );
     let url = setup.url.as_str();
 
+    if rounds > 0 {
+        timed_rounds(url, &setup, rounds, small, flavor);
+    }
+    if callgrind > 0 {
+        println!();
+        println!(
+            "Client instructions per row (valgrind callgrind, user space, ({callgrind} rows − 0 rows) ÷ {callgrind}):"
+        );
+        println!();
+        println!("| configuration | instructions/row |");
+        println!("|---|---:|");
+        for config in Config::all() {
+            let full = instructions(config, url, callgrind);
+            let empty = instructions(config, url, 0);
+            let per_row = full.saturating_sub(empty) as f64 / callgrind as f64;
+            println!("| {} | {} |", config.label(), thousands(per_row));
+        }
+    }
+    drop(cluster);
+}
+
+/// Runs every configuration once per round and prints the summary tables.
+fn timed_rounds(url: &str, setup: &Setup, rounds: u64, small: u64, flavor: &str) {
     // Warm the page cache and both code paths; not recorded.
     for driver in [Driver::TokioPostgres, Driver::FraiseqlWire] {
         let m = run_child(Config { driver, form: Form::Raw }, url, None);
@@ -404,21 +446,4 @@ fn parent() {
         let at_small = of(&format!("{}@{small}", config.name()));
         println!("| {} | {} | {} |", config.label(), mib(hwm(&at_small)), mib(hwm(&of(config.name()))));
     }
-
-    if callgrind > 0 {
-        println!();
-        println!(
-            "Client instructions per row (valgrind callgrind, user space, ({callgrind} rows − 0 rows) ÷ {callgrind}):"
-        );
-        println!();
-        println!("| configuration | instructions/row |");
-        println!("|---|---:|");
-        for config in Config::all() {
-            let full = instructions(config, url, callgrind);
-            let empty = instructions(config, url, 0);
-            let per_row = full.saturating_sub(empty) as f64 / callgrind as f64;
-            println!("| {} | {} |", config.label(), thousands(per_row));
-        }
-    }
-    drop(cluster);
 }

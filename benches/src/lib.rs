@@ -16,7 +16,7 @@ pub const VIEW: &str = "v_projects";
 
 /// The statements that create `projects` with `rows` documents (one `INSERT … SELECT` from `generate_series`),
 /// the view, and the statistics, to run one by one (`VACUUM` cannot share a query string with other statements).
-/// The text form of a document is about 420 bytes.
+/// The text form of a document is 400–430 bytes (median 422 at a million rows).
 pub fn setup_sql(rows: u64) -> [String; 3] {
     let load = format!(
         "CREATE TABLE projects (id bigint NOT NULL, data jsonb NOT NULL);
@@ -24,18 +24,16 @@ INSERT INTO projects (id, data)
 SELECT i, jsonb_build_object(
     'id', i,
     'name', 'Project ' || i,
-    'slug', 'project-' || i,
     'status', (ARRAY['active', 'paused', 'done', 'archived'])[1 + i % 4],
-    'description', 'Internal tooling for team ' || (i % 97) || ': ' || md5(i::text),
+    'description', 'Team ' || (i % 97) || ': ' || md5(i::text),
     'category', (ARRAY['engineering', 'marketing', 'sales', 'operations', 'research'])[1 + i % 5],
-    'region', (ARRAY['eu-west-1', 'us-east-1', 'ap-south-1'])[1 + i % 3],
     'priority', 1 + i % 5,
     'budget', round((i % 100000) * 1.37, 2),
     'progress', round((i % 101) / 100.0, 2),
     'archived', i % 4 = 3,
     'created_at', timestamptz '2024-01-01 00:00:00+00' + (i % 500000) * interval '1 minute',
     'updated_at', timestamptz '2025-06-01 00:00:00+00' + (i % 300000) * interval '1 minute',
-    'tags', jsonb_build_array('tag-' || (i % 10), 'team-' || (i % 7), 'q' || (1 + i % 4)),
+    'tags', jsonb_build_array('tag-' || (i % 10), 'team-' || (i % 7)),
     'owner', jsonb_build_object(
         'id', i % 1000,
         'name', 'Owner ' || (i % 1000),
@@ -53,11 +51,9 @@ FROM generate_series(1, {rows}) AS i"
 pub struct Project {
     pub id: i64,
     pub name: String,
-    pub slug: String,
     pub status: String,
     pub description: String,
     pub category: String,
-    pub region: String,
     pub priority: i32,
     pub budget: f64,
     pub progress: f64,
@@ -212,13 +208,13 @@ mod tests {
 
     #[test]
     fn project_matches_a_generated_document() {
-        let json = r#"{"id": 7, "name": "Project 7", "slug": "project-7", "owner": {"id": 7, "name": "Owner 7",
+        let json = r#"{"id": 7, "name": "Project 7", "owner": {"id": 7, "name": "Owner 7",
             "email": "owner7@example.com", "active": true}, "status": "archived", "description": "x",
-            "category": "sales", "region": "ap-south-1", "priority": 3, "budget": 9.59, "progress": 0.07,
+            "category": "sales", "priority": 3, "budget": 9.59, "progress": 0.07,
             "archived": true, "created_at": "2024-01-01T00:07:00+00:00", "updated_at": "2025-06-01T00:07:00+00:00",
-            "tags": ["tag-7", "team-0", "q4"]}"#;
+            "tags": ["tag-7", "team-0"]}"#;
         let project: Project = serde_json::from_str(json).unwrap();
         assert_eq!(project.owner.email, "owner7@example.com");
-        assert_eq!(project.tags.len(), 3);
+        assert_eq!(project.tags.len(), 2);
     }
 }

@@ -39,6 +39,9 @@ pub(crate) enum Incoming {
 /// Bytes read from the socket at once when the buffer runs dry.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// Below this much spare room the buffer is grown before reading, so reads stay large.
+const MIN_READ: usize = 8 * 1024;
+
 pub(crate) struct Connection {
     io: Transport,
     pub(crate) read: BytesMut,
@@ -262,7 +265,12 @@ impl Connection {
 
     /// Reads at least once from the socket, growing the buffer so that `wanted` more bytes fit.
     fn poll_fill(&mut self, cx: &mut Context<'_>, wanted: usize) -> Poll<Result<(), Error>> {
-        self.read.reserve(wanted.max(READ_CHUNK));
+        // Grow only when the spare room is short: reserving on every read would move the unread tail (or, while
+        // raw rows still share the buffer, allocate a new one) far more often than needed.
+        let spare = self.read.capacity() - self.read.len();
+        if spare < wanted.max(MIN_READ) {
+            self.read.reserve(wanted.max(READ_CHUNK));
+        }
         let n = ready!(tokio_util::io::poll_read_buf(std::pin::Pin::new(&mut self.io), cx, &mut self.read))
             .map_err(lost)?;
         if n == 0 {
