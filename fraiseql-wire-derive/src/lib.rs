@@ -1,34 +1,153 @@
 //! Derive macros for [fraiseql-wire](https://docs.rs/fraiseql-wire).
 //!
 //! Use them through the `fraiseql_wire` crate (feature `derive`, on by default) rather than depending on this
-//! crate directly.
+//! crate directly: `fraiseql_wire::{Entity, Document, Scalar}`.
+//!
+//! The macros read `#[entity(...)]` and the parts of `#[serde(...)]` that decide the document's keys
+//! (`rename_all`, `rename`, `skip`, `skip_deserializing`, `flatten`), so the keys in the SQL are the keys serde
+//! reads. Everything they generate names the runtime by absolute path, `::fraiseql_wire::…`; a crate that renames
+//! or re-exports fraiseql-wire says where it is with `#[entity(crate = "path::to::fraiseql_wire")]`.
 #![deny(missing_docs)]
 
-use proc_macro::TokenStream;
+mod attr;
+mod case;
+mod errors;
+mod expand;
+mod model;
 
-/// Binds a struct to a PostgreSQL view that exposes one JSON document per row.
+use proc_macro::TokenStream;
+use syn::DeriveInput;
+
+/// Binds a struct to a PostgreSQL view that exposes one JSON document per row, with typed field handles.
 ///
-/// The typed field handles arrive with the typed-entity work; today the derive only checks that it is applied to
-/// a struct with named fields.
+/// ```
+/// use fraiseql_wire::{Document, Entity, Scalar};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Deserialize, Serialize, Scalar)]
+/// #[serde(rename_all = "snake_case")]
+/// enum Status {
+///     Active,
+///     OnHold,
+/// }
+///
+/// #[derive(Deserialize, Document)]
+/// struct Owner {
+///     team: String,
+/// }
+///
+/// #[derive(Deserialize, Entity)]
+/// #[entity(view = "v_project", schema = "app")]
+/// #[serde(rename_all = "camelCase")]
+/// pub struct Project {
+///     /// A real column of the view: filtered as `"id" = $1`, and a unique key for keyset pagination.
+///     #[entity(column = "id")]
+///     pub id: i64,
+///     pub name: String,
+///     pub status: Status,
+///     pub priority: i32,
+///     pub tags: Vec<String>,
+///     pub owner: Owner,
+///     /// The key is `createdAt`, from `rename_all`.
+///     pub created_at: String,
+///     /// No handle: a map is not a field type.
+///     #[entity(skip)]
+///     pub labels: std::collections::HashMap<String, String>,
+/// }
+///
+/// # fn demo(client: &fraiseql_wire::Client) {
+/// let query = Project::query(client)
+///     .filter(|p| p.status.eq(Status::Active).and(p.owner.team.eq("core")))
+///     .filter(|p| p.tags.contains("rust") | p.created_at.gte("2026-01-01"))
+///     .order_by(|p| (p.priority.desc(), p.id.asc()));
+/// # }
+/// ```
+///
+/// It generates:
+/// - `ProjectFields`, with the struct's visibility: one public handle per field with the field's own visibility
+///   and name, a [`Field`](https://docs.rs/fraiseql-wire/latest/fraiseql_wire/struct.Field.html) for values or the
+///   nested document's handles, and `matches(&partial)` for JSON containment on the whole document;
+/// - `impl Entity for Project`, and the inherent `Project::query(&client)` and `Project::fields()`;
+/// - a check that `Project` implements `Deserialize`.
+///
+/// # Attributes
+///
+/// On the struct, `#[entity(...)]` takes:
+/// - `view = "v_project"` (required) and `schema = "app"`: unquoted SQL identifiers (ASCII letters, digits, `_`
+///   and `$`, starting with a letter or `_`, at most 63 bytes), quoted as given, so case is kept;
+/// - `rename_all = "camelCase"`, for a struct whose `Deserialize` is written by hand (with serde's derive, its
+///   own `#[serde(rename_all)]` is read instead, and the two must agree);
+/// - `crate = "path"`: where fraiseql-wire is, if not at `::fraiseql_wire`.
+///
+/// On a field, `#[entity(...)]` takes:
+/// - `column = "id"` (or `column` for a column named like the field): a real column of the view, compared with
+///   its own SQL type; a unique key for keyset pagination;
+/// - `rename = "key"`: the JSON key, for a hand-written `Deserialize` (it must agree with `#[serde(rename)]`);
+/// - `skip`: no handle (required on `#[serde(flatten)]` fields and on types that cannot be filtered);
+/// - `order_key`: the key identifies a row, so it can end a keyset `order_by` (see `Query::after`).
+///
+/// From `#[serde(...)]`: `rename_all` and `rename` (their `deserialize` side), `skip` and `skip_deserializing`
+/// (no handle), `flatten` (an error unless the field has `#[entity(skip)]`). `transparent`, `from` and
+/// `try_from` are errors: the document's keys would not be the struct's fields. Other keys are ignored.
+///
+/// Entities cannot be generic, and the field name `__location` is reserved. The inherent `query` and `fields`
+/// take those two names among the struct's own inherent methods, and make importing the `Entity` trait
+/// unnecessary for them.
 #[proc_macro_derive(Entity, attributes(entity))]
 pub fn derive_entity(input: TokenStream) -> TokenStream {
-    let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    match &input.data {
-        syn::Data::Struct(syn::DataStruct { fields: syn::Fields::Named(_), .. }) => TokenStream::new(),
-        _ => syn::Error::new_spanned(&input.ident, "#[derive(Entity)] needs a struct with named fields")
-            .to_compile_error()
-            .into(),
-    }
+    let input = syn::parse_macro_input!(input as DeriveInput);
+    expand_entity(&input).into()
 }
 
-/// Binds a struct nested inside an entity's document.
+/// Binds a struct nested inside an entity's document, so its fields can be filtered as
+/// `p.owner.team.eq("core")`.
+///
+/// It generates `OwnerFields<E>` (one handle per field, for any entity `E` the document sits in, plus
+/// `contains(&partial)` for JSON containment), `impl Document for Owner`, and a check that `Owner` implements
+/// `Deserialize`.
+///
+/// Field attributes are those of [`Entity`](derive@Entity) but `column` and `order_key` (a nested document has
+/// no columns); on the struct, `rename_all` and `crate`. serde's attributes are read the same way.
 #[proc_macro_derive(Document, attributes(entity))]
-pub fn derive_document(_input: TokenStream) -> TokenStream {
-    TokenStream::new()
+pub fn derive_document(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as DeriveInput);
+    expand_document(&input).into()
 }
 
 /// Makes an enum of unit variants or a newtype usable as an entity field.
-#[proc_macro_derive(Scalar)]
-pub fn derive_scalar(_input: TokenStream) -> TokenStream {
-    TokenStream::new()
+///
+/// - On an enum whose variants are all unit variants, fields compare as text: the variant's serialized string
+///   (so the enum must implement `serde::Serialize`, whose `rename_all` decides the strings).
+/// - On a newtype `struct Email(String);` (usually `#[serde(transparent)]`), fields compare as the inner type.
+///   A `#[serde(transparent)]` struct with one named field works too.
+///
+/// `#[entity(crate = "path")]` says where fraiseql-wire is, if not at `::fraiseql_wire`.
+///
+/// ```
+/// #[derive(serde::Deserialize, serde::Serialize, fraiseql_wire::Scalar)]
+/// #[serde(transparent)]
+/// pub struct Email(String);
+/// ```
+#[proc_macro_derive(Scalar, attributes(entity))]
+pub fn derive_scalar(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as DeriveInput);
+    expand_scalar(&input).into()
 }
+
+/// `#[derive(Entity)]` on `input`, or its errors.
+fn expand_entity(input: &DeriveInput) -> proc_macro2::TokenStream {
+    model::entity(input).map_or_else(syn::Error::into_compile_error, |model| expand::entity(&model))
+}
+
+/// `#[derive(Document)]` on `input`, or its errors.
+fn expand_document(input: &DeriveInput) -> proc_macro2::TokenStream {
+    model::document(input).map_or_else(syn::Error::into_compile_error, |model| expand::document(&model))
+}
+
+/// `#[derive(Scalar)]` on `input`, or its errors.
+fn expand_scalar(input: &DeriveInput) -> proc_macro2::TokenStream {
+    expand::scalar(input).unwrap_or_else(syn::Error::into_compile_error)
+}
+
+#[cfg(test)]
+mod tests;

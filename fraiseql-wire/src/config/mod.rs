@@ -1,6 +1,6 @@
 //! Connection settings: libpq's URI and `key=value` forms, `PG*` environment variables, `.pgpass`, and a builder.
 //!
-//! Parsing is pure (no I/O) so it can be unit-tested; [`Config::resolve`] is the one place that reads the
+//! Parsing is pure (no I/O) so it can be unit-tested; `Config::resolve` is the one place that reads the
 //! environment and the password file.
 
 mod env;

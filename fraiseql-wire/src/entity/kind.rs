@@ -15,7 +15,7 @@ use crate::query::Param;
 /// `#[derive(Scalar)]` implements it for a unit-variant enum (compared as its JSON string) or a newtype (compared
 /// as its inner type).
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be a field of an entity",
+    message = "`{Self}` cannot be a field of an entity or document",
     label = "not a field type",
     note = "derive `fraiseql_wire::Document` for a nested object, `fraiseql_wire::Scalar` for an enum of unit \
             variants or a newtype, or mark the field `#[entity(skip)]`"
@@ -167,7 +167,8 @@ impl<T: FieldType> FieldType for Vec<T> {
 /// A field accepts values of its own type, of its inner type when it is an `Option`, and `&str` for text fields.
 #[diagnostic::on_unimplemented(
     message = "cannot compare a field of type `{T}` with a value of type `{Self}`",
-    label = "expected a value of type `{T}`"
+    label = "expected a value of type `{T}`",
+    note = "a field takes a value of its own type (of its inner type for an `Option`, or a `&str` for text)"
 )]
 pub trait Operand<T: ?Sized> {
     /// The value as JSON.
@@ -248,6 +249,10 @@ pub trait ListField {
 }
 
 impl<T: FieldType> ListField for Vec<T> {
+    type Element = T;
+}
+
+impl<T: FieldType> ListField for Option<Vec<T>> {
     type Element = T;
 }
 

@@ -71,6 +71,7 @@ pub trait Document: DeserializeOwned + Sized + 'static {
 pub mod __private {
     pub use super::field::{Handle, Location};
     pub use super::filter::Filter;
+    pub use serde::Serialize;
     pub use serde_json::Value;
 
     /// A value's JSON form for `#[derive(Scalar)]` enums; a value that cannot be serialized becomes `null`

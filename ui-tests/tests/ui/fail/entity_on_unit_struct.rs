@@ -1,0 +1,5 @@
+#[derive(serde::Deserialize, fraiseql_wire::Entity)]
+#[entity(view = "v_project")]
+struct Project;
+
+fn main() {}

@@ -1,0 +1,8 @@
+#[derive(serde::Deserialize, fraiseql_wire::Entity)]
+#[entity(view = "v_project")]
+struct Project {
+    #[entity(column = "project id")]
+    id: i64,
+}
+
+fn main() {}

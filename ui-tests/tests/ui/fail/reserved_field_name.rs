@@ -1,0 +1,7 @@
+#[derive(serde::Deserialize, fraiseql_wire::Entity)]
+#[entity(view = "v_project")]
+struct Project {
+    __location: String,
+}
+
+fn main() {}

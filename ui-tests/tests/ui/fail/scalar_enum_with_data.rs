@@ -1,0 +1,8 @@
+#[derive(serde::Serialize, fraiseql_wire::Scalar)]
+enum Status {
+    Active,
+    Paused { until: String },
+    Archived(u32),
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[derive(fraiseql_wire::Scalar)]
+enum Status {
+    Active,
+    Archived,
+}
+
+fn main() {}

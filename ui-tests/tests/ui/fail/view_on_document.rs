@@ -1,0 +1,7 @@
+#[derive(serde::Deserialize, fraiseql_wire::Document)]
+#[entity(view = "v_owner")]
+struct Owner {
+    team: String,
+}
+
+fn main() {}
