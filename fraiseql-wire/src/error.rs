@@ -286,7 +286,7 @@ impl DbError {
             "42P01" => {
                 "create the view or check its name and schema (schema-qualify it, e.g. `app.v_project`, or set search_path)"
             }
-            "42501" => "GRANT SELECT on the view (and USAGE on its schema) to this role",
+            "42501" => "GRANT SELECT on the view, USAGE on its schema and EXECUTE on functions it calls to this role",
             "53300" => {
                 "the server is out of connection slots: close idle connections, pool them, or raise max_connections"
             }

@@ -17,7 +17,8 @@ use serde::de::DeserializeOwned;
 use tokio::sync::OwnedMutexGuard;
 
 use crate::client::{Client, Shared};
-use crate::connection::{self, Connection, Incoming};
+use crate::config::Target;
+use crate::connection::{self, BackendKey, Connection, Incoming};
 use crate::error::{DbError, Error, Result};
 use crate::protocol::{frame, query as wire};
 use crate::query::{DATA_COLUMN_POSITION, Relation, Statement};
@@ -81,7 +82,12 @@ pub struct RowStream<T> {
     decode: Decoder<T>,
     predicate: Option<Predicate<T>>,
     row: u64,
+    /// Set by the starting future once the query is on the wire: how to cancel it if the stream is dropped
+    /// before the server has described its first row (a slow view).
+    in_flight: InFlight,
 }
+
+type InFlight = Arc<std::sync::Mutex<Option<(Target, BackendKey)>>>;
 
 type Starting = Pin<Box<dyn Future<Output = Result<Session>> + Send>>;
 
@@ -104,11 +110,13 @@ struct Session {
 impl<T> RowStream<T> {
     pub(crate) fn start(client: Client, relation: Relation, statement: Statement, decode: Decoder<T>) -> Self {
         let shared = client.shared();
+        let in_flight = InFlight::default();
         RowStream {
-            state: State::Starting(Box::pin(start(shared, relation, statement))),
+            state: State::Starting(Box::pin(start(shared, relation, statement, in_flight.clone()))),
             decode,
             predicate: None,
             row: 0,
+            in_flight,
         }
     }
 
@@ -116,7 +124,13 @@ impl<T> RowStream<T> {
         fn never<T>(_: &mut BytesMut, _: usize, _: Option<Range<usize>>, _: u64) -> Result<T> {
             Err(Error::protocol("a failed query produced a row"))
         }
-        RowStream { state: State::Failed(error), decode: never::<T>, predicate: None, row: 0 }
+        RowStream {
+            state: State::Failed(error),
+            decode: never::<T>,
+            predicate: None,
+            row: 0,
+            in_flight: InFlight::default(),
+        }
     }
 
     pub(crate) fn with_predicate(mut self, predicate: Option<Predicate<T>>) -> Self {
@@ -235,7 +249,19 @@ impl<T> Drop for RowStream<T> {
         match std::mem::replace(&mut self.state, State::Done) {
             State::Streaming(session) => session.abandon(true),
             State::Finishing(session, _) => session.abandon(false),
-            _ => {}
+            State::Starting(_) => {
+                // The starting future (and its connection) is gone; if the query was already sent, the server
+                // may be busy with it until it first writes, so ask it to stop.
+                let handle = self.in_flight.lock().ok().and_then(|mut guard| guard.take());
+                if let (Some((target, key)), Ok(runtime)) = (handle, tokio::runtime::Handle::try_current()) {
+                    runtime.spawn(async move {
+                        if let Err(error) = connection::cancel(&target, key).await {
+                            tracing::debug!(%error, "could not cancel a query dropped before its first row");
+                        }
+                    });
+                }
+            }
+            State::Failed(_) | State::Done => {}
         }
     }
 }
@@ -245,8 +271,9 @@ impl Session {
         self.shared.config.max_row_bytes
     }
 
-    /// Hands the idle connection back to the client.
+    /// Hands the connection back to the client; called once ReadyForQuery has been read.
     fn release(mut self) {
+        self.connection.busy = false;
         *self.slot = Some(self.connection);
     }
 
@@ -281,7 +308,7 @@ impl Session {
 }
 
 /// Checks out the client's connection (opening one if needed), sends the query and checks what it returns.
-async fn start(shared: Arc<Shared>, relation: Relation, statement: Statement) -> Result<Session> {
+async fn start(shared: Arc<Shared>, relation: Relation, statement: Statement, in_flight: InFlight) -> Result<Session> {
     let mut slot = shared.slot.clone().lock_owned().await;
     let reused = slot.take().filter(|c| !c.busy);
     let fresh = reused.is_none();
@@ -289,14 +316,14 @@ async fn start(shared: Arc<Shared>, relation: Relation, statement: Statement) ->
         Some(connection) => connection,
         None => Connection::connect(&shared.config).await?,
     };
-    let first = send_and_describe(&mut connection, &statement).await;
+    let first = send_and_describe(&mut connection, &statement, &in_flight).await;
     let outcome = match first {
         // An idle connection may have died quietly (server restart, idle timeout). Nothing was read yet and the
         // statement only reads, so one retry on a fresh connection is safe.
         Err(error) if !fresh && is_stale(&error) => {
             tracing::debug!(%error, "reconnecting: the idle connection was gone");
             connection = Connection::connect(&shared.config).await?;
-            send_and_describe(&mut connection, &statement).await
+            send_and_describe(&mut connection, &statement, &in_flight).await
         }
         other => other,
     };
@@ -334,9 +361,16 @@ enum Described {
     Failed(Box<DbError>),
 }
 
-async fn send_and_describe(connection: &mut Connection, statement: &Statement) -> Result<Described> {
+async fn send_and_describe(
+    connection: &mut Connection,
+    statement: &Statement,
+    in_flight: &InFlight,
+) -> Result<Described> {
     wire::encode(&statement.sql, statement.params.iter().map(|p| p.as_bytes()), connection.write_buf())?;
     connection.busy = true;
+    if let Ok(mut guard) = in_flight.lock() {
+        *guard = connection.cancel_handle();
+    }
     connection.flush().await?;
     loop {
         match connection.next_message().await? {

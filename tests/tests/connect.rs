@@ -232,3 +232,76 @@ async fn misspelled_parameter_is_unknown_parameter() {
         assert!(err.to_string().contains("`dbame`"), "{err}");
     }
 }
+
+#[tokio::test]
+async fn connect_timeout_bounds_a_silent_server() {
+    // The kernel accepts connections on this listener, but nobody ever answers.
+    let silent = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let started = std::time::Instant::now();
+    let conninfo = format!("postgresql://trust_user@127.0.0.1:{port}/postgres?connect_timeout=1");
+    let attempt = Client::connect(&conninfo);
+    let err = tokio::time::timeout(std::time::Duration::from_secs(20), attempt)
+        .await
+        .expect("connect_timeout was not honoured")
+        .expect_err("a silent server cannot complete a connection");
+    match &err {
+        Error::ConnectTimeout { target, timeout } => {
+            assert_eq!(target, &format!("127.0.0.1:{port}"));
+            assert_eq!(*timeout, std::time::Duration::from_secs(1));
+        }
+        other => panic!("expected ConnectTimeout, got {other:?}"),
+    }
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert!(err.to_string().contains("pg_isready"), "{err}");
+}
+
+#[tokio::test]
+async fn a_server_that_is_not_postgresql_is_a_protocol_error() {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut startup = [0u8; 8];
+        let _ = socket.read(&mut startup).await;
+        let _ = socket.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+        // Keep the socket open until the client gives up.
+        let mut rest = Vec::new();
+        let _ = socket.read_to_end(&mut rest).await;
+    });
+    let conninfo = format!("postgresql://trust_user@127.0.0.1:{port}/postgres");
+    let attempt = Client::connect(&conninfo);
+    let err = tokio::time::timeout(std::time::Duration::from_secs(20), attempt)
+        .await
+        .expect("the client hung on a non-PostgreSQL peer")
+        .expect_err("an HTTP server is not PostgreSQL");
+    assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+    server.abort();
+}
+
+#[tokio::test]
+async fn the_next_host_is_tried_when_one_is_down() {
+    let cluster = TestCluster::shared();
+    let db = cluster.database().await;
+    create_small_view(&db).await;
+    let down = closed_port();
+    let user = AuthUser::Scram;
+    let conninfo = format!(
+        "host=127.0.0.1,{socket} port={down},{port} user={} password={} dbname={}",
+        user.name(),
+        user.password().unwrap(),
+        db.name(),
+        socket = cluster.socket_dir().display(),
+        port = cluster.port(),
+    );
+    assert_usable(&connect(&conninfo).await).await;
+    let uri = format!(
+        "postgresql://{}:{}@127.0.0.1:{down},127.0.0.1:{port}/{}",
+        user.name(),
+        user.password().unwrap(),
+        db.name(),
+        port = cluster.port(),
+    );
+    assert_usable(&connect(&uri).await).await;
+}

@@ -30,7 +30,7 @@ pub(crate) struct BackendKey {
 pub(crate) enum Incoming {
     /// A complete DataRow of `total` bytes sits at the front of the read buffer; the caller consumes it.
     Row { total: usize },
-    /// A DataRow above `max_row_bytes`; its bytes are being discarded as they arrive.
+    /// A DataRow whose value is above `max_row_bytes` (`size`); its bytes are discarded as they arrive.
     Oversized { size: usize },
     /// Any other message, already consumed from the buffer.
     Message(Message),
@@ -133,7 +133,7 @@ impl Connection {
                 _ => return Err(Error::protocol("unexpected message before authentication completed")),
             }
         }
-        self.max_message = self.max_row_bytes.max(auth::MAX_STARTUP_MESSAGE);
+        self.max_message = self.max_row_bytes.saturating_add(DATA_ROW_OVERHEAD).max(auth::MAX_STARTUP_MESSAGE);
         loop {
             match self.next_message().await? {
                 Message::BackendKeyData(body) => {
@@ -195,9 +195,9 @@ impl Connection {
                 continue;
             }
             if let Some(Header { tag, total }) = frame::header(&self.read)? {
-                if tag == DATA_ROW && total > self.max_row_bytes {
+                if tag == DATA_ROW && total.saturating_sub(DATA_ROW_OVERHEAD) > self.max_row_bytes {
                     self.skip = total;
-                    return Poll::Ready(Ok(Incoming::Oversized { size: total }));
+                    return Poll::Ready(Ok(Incoming::Oversized { size: total - DATA_ROW_OVERHEAD }));
                 }
                 if total > self.max_message {
                     return Poll::Ready(Err(Error::protocol(format!(
@@ -308,3 +308,6 @@ fn lost(source: std::io::Error) -> Error {
 }
 
 pub(crate) use cancel::cancel;
+
+/// Bytes of a one-column DataRow besides the value: tag, length, column count, value length.
+const DATA_ROW_OVERHEAD: usize = 1 + 4 + 2 + 4;
