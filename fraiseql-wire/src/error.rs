@@ -216,6 +216,21 @@ impl Error {
         Error::Protocol(message.into())
     }
 
+    /// A copy of an error stored by the query builder (always one of the builder's own variants), so that
+    /// `Query::to_sql` and `Clone` report it unchanged.
+    pub(crate) fn clone_builder_error(&self) -> Error {
+        match self {
+            Error::InvalidRelation { name, reason } => {
+                Error::InvalidRelation { name: name.clone(), reason: reason.clone() }
+            }
+            Error::InvalidFragment { fragment, reason } => {
+                Error::InvalidFragment { fragment: fragment.clone(), reason: reason.clone() }
+            }
+            Error::Config { message } => Error::Config { message: message.clone() },
+            other => Error::InvalidFragment { fragment: String::new(), reason: other.to_string() },
+        }
+    }
+
     pub(crate) fn unsupported(feature: impl Into<String>, advice: impl Into<String>) -> Self {
         Error::Unsupported { feature: feature.into(), advice: advice.into() }
     }

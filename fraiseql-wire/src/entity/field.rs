@@ -288,7 +288,8 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
         self.any_of("= ANY", values)
     }
 
-    /// Equal to none of `values` (a missing or null field does not match).
+    /// Equal to none of `values`. A missing or null field does not match, except that every row matches an
+    /// empty list (SQL's `x <> ALL('{}')` is true).
     pub fn not_in<V: Operand<T>>(&self, values: impl IntoIterator<Item = V>) -> Filter<E>
     where
         T::Kind: Equality<T>,
@@ -386,6 +387,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
             self.cast(),
             descending,
             self.location.unique,
+            T::NULLABLE,
             Arc::new(move |e: &E| <T::Kind as Kind>::param(&FieldType::to_json(get(e)))),
         )
     }

@@ -24,6 +24,9 @@ pub trait FieldType {
     /// The comparison family.
     type Kind: Kind;
 
+    /// Whether the value may be missing or null (`Option<T>`).
+    const NULLABLE: bool = false;
+
     /// The value as it appears in the JSON document.
     fn to_json(&self) -> Value;
 }
@@ -150,6 +153,7 @@ impl FieldType for uuid::Uuid {
 
 impl<T: FieldType> FieldType for Option<T> {
     type Kind = T::Kind;
+    const NULLABLE: bool = true;
     fn to_json(&self) -> Value {
         self.as_ref().map_or(Value::Null, FieldType::to_json)
     }
@@ -219,12 +223,9 @@ pub enum Containment {
     Element(Value),
 }
 
-impl<T: ?Sized, V: Operand<T>> Containing<T, V> for Text {
+impl<T: ?Sized, V: AsRef<str>> Containing<T, V> for Text {
     fn containment(value: &V) -> Containment {
-        match value.to_json() {
-            Value::String(s) => Containment::Substring(s),
-            other => Containment::Substring(other.to_string()),
-        }
+        Containment::Substring(value.as_ref().to_owned())
     }
 }
 

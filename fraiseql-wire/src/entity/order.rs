@@ -17,6 +17,7 @@ pub struct OrderKey<E> {
     descending: bool,
     nulls_first: Option<bool>,
     unique: bool,
+    nullable: bool,
     value: KeyValue<E>,
 }
 
@@ -28,6 +29,7 @@ impl<E> Clone for OrderKey<E> {
             descending: self.descending,
             nulls_first: self.nulls_first,
             unique: self.unique,
+            nullable: self.nullable,
             value: self.value.clone(),
         }
     }
@@ -40,8 +42,15 @@ impl<E> fmt::Debug for OrderKey<E> {
 }
 
 impl<E> OrderKey<E> {
-    pub(crate) fn new(expr: String, cast: String, descending: bool, unique: bool, value: KeyValue<E>) -> Self {
-        OrderKey { expr, cast, descending, nulls_first: None, unique, value }
+    pub(crate) fn new(
+        expr: String,
+        cast: String,
+        descending: bool,
+        unique: bool,
+        nullable: bool,
+        value: KeyValue<E>,
+    ) -> Self {
+        OrderKey { expr, cast, descending, nulls_first: None, unique, nullable, value }
     }
 
     /// Puts rows whose key is missing or null first.
@@ -70,6 +79,10 @@ impl<E> OrderKey<E> {
 
 /// The keyset condition "after `row` in this order": `a > $1 OR (a = $1 AND b > $2) OR …`, with `<` for
 /// descending keys. Returned as SQL with `$1..$n` placeholders local to it, and the values.
+///
+/// Nullable keys follow PostgreSQL's placement of NULLs (last for `ASC`, first for `DESC`, unless
+/// `nulls_first`/`nulls_last` says otherwise): after a non-null value come the greater values and then the NULLs
+/// when NULLs sort last; after a NULL come the non-null values when NULLs sort first, else nothing on that key.
 pub(crate) fn keyset_after<E>(keys: &[OrderKey<E>], row: &E) -> Result<(String, Vec<Param>), Error> {
     let invalid = |reason: &str| Error::InvalidFragment { fragment: "after()".to_owned(), reason: reason.to_owned() };
     if keys.is_empty() {
@@ -81,17 +94,40 @@ pub(crate) fn keyset_after<E>(keys: &[OrderKey<E>], row: &E) -> Result<(String, 
              `#[entity(order_key)]`), or rows sharing a key would be skipped or repeated",
         ));
     }
-    let values: Vec<Param> = keys.iter().map(|k| (k.value)(row)).collect();
-    if values.iter().any(|v| v.as_str().is_none()) {
-        return Err(invalid("a sort key of the given row is null; keyset pagination needs non-null keys"));
+    let mut params = Vec::new();
+    // For each key: "equal to the row's value" and "strictly after it", as SQL (None: never true).
+    let mut equal = Vec::with_capacity(keys.len());
+    let mut after = Vec::with_capacity(keys.len());
+    for key in keys {
+        let nulls_first = key.nulls_first.unwrap_or(key.descending);
+        match (key.value)(row) {
+            value if value.as_str().is_some() => {
+                params.push(value);
+                let placeholder = format!("${}{}", params.len(), key.cast);
+                let op = if key.descending { "<" } else { ">" };
+                equal.push(Some(format!("{} = {placeholder}", key.expr)));
+                let greater = format!("{} {op} {placeholder}", key.expr);
+                after.push(Some(if key.nullable && !nulls_first {
+                    format!("({greater} OR {} IS NULL)", key.expr)
+                } else {
+                    greater
+                }));
+            }
+            _ => {
+                equal.push(Some(format!("{} IS NULL", key.expr)));
+                after.push(nulls_first.then(|| format!("{} IS NOT NULL", key.expr)));
+            }
+        }
     }
     let mut alternatives = Vec::with_capacity(keys.len());
-    for (i, key) in keys.iter().enumerate() {
-        let mut terms: Vec<String> =
-            keys[..i].iter().enumerate().map(|(j, k)| format!("{} = ${}{}", k.expr, j + 1, k.cast)).collect();
-        let op = if key.descending { "<" } else { ">" };
-        terms.push(format!("{} {op} ${}{}", key.expr, i + 1, key.cast));
-        alternatives.push(if terms.len() == 1 { terms.remove(0) } else { format!("({})", terms.join(" AND ")) });
+    for (i, after_i) in after.iter().enumerate() {
+        let Some(after_i) = after_i else { continue };
+        let mut terms: Vec<&str> = equal[..i].iter().flatten().map(String::as_str).collect();
+        terms.push(after_i);
+        alternatives.push(if terms.len() == 1 { terms[0].to_owned() } else { format!("({})", terms.join(" AND ")) });
     }
-    Ok((alternatives.join(" OR "), values))
+    if alternatives.is_empty() {
+        return Ok(("FALSE".to_owned(), params));
+    }
+    Ok((alternatives.join(" OR "), params))
 }

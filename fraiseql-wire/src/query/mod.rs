@@ -9,6 +9,7 @@ use std::marker::PhantomData;
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
+
 use serde::de::DeserializeOwned;
 
 pub use param::{Param, ToParam};
@@ -36,6 +37,7 @@ pub struct Statement {
 /// ```no_run
 /// # async fn demo(client: fraiseql_wire::Client) -> fraiseql_wire::Result<()> {
 /// use futures_util::TryStreamExt;
+
 ///
 /// let mut rows = client
 ///     .query("app.v_project")
@@ -75,8 +77,7 @@ impl<T> Clone for Query<T> {
     fn clone(&self) -> Self {
         let parts = match &self.parts {
             Ok(parts) => Ok(parts.clone()),
-            // Errors are not Clone (they may hold io::Error); rebuilding the message keeps the information.
-            Err(e) => Err(Error::InvalidFragment { fragment: String::new(), reason: e.to_string() }),
+            Err(e) => Err(e.clone_builder_error()),
         };
         Query {
             client: self.client.clone(),
@@ -156,7 +157,9 @@ impl<E: Entity> Query<E> {
     /// Keyset pagination: only the rows after `row` in the current `order_by` order.
     ///
     /// The order keys must end with a unique key (a `#[entity(column = …)]` field or one marked
-    /// `#[entity(order_key)]`). The condition is the lexicographic expansion `a > $1 OR (a = $1 AND b > $2)`.
+    /// `#[entity(order_key)]`). The condition is the lexicographic expansion `a > $1 OR (a = $1 AND b > $2)`
+    /// (never an `AND` of comparisons, which would skip rows); `Option` keys follow PostgreSQL's placement of
+    /// NULLs, so rows with a null key are neither skipped nor repeated.
     pub fn after(self, row: &E) -> Self {
         let condition = keyset_after(&self.keys, row);
         self.map_parts(|parts| {
@@ -271,10 +274,7 @@ impl<T> Query<T> {
 
     /// The statement this query sends, with its parameters.
     pub fn to_sql(&self) -> Result<Statement> {
-        let parts = self
-            .parts
-            .as_ref()
-            .map_err(|e| Error::InvalidFragment { fragment: String::new(), reason: e.to_string() })?;
+        let parts = self.parts.as_ref().map_err(Error::clone_builder_error)?;
         Ok(parts.statement())
     }
 
@@ -318,7 +318,17 @@ impl<T> Query<T> {
     }
 
     /// The number of rows the query matches (`SELECT count(*)`), honouring filters, `limit` and `offset`.
-    pub async fn count(self) -> Result<u64> {
+    ///
+    /// With a [`filter_rust`](Query::filter_rust) predicate the rows are streamed and counted in Rust, since the
+    /// server cannot apply it.
+    pub async fn count(mut self) -> Result<u64>
+    where
+        T: DeserializeOwned,
+    {
+        if let Some(predicate) = self.predicate.take() {
+            let rows = self.stream_as::<T>().with_predicate(Some(predicate));
+            return rows.try_fold(0u64, |n, _| async move { Ok(n + 1) }).await;
+        }
         let (client, relation, statement) = match self.parts {
             Ok(parts) => {
                 let statement = parts.count_statement();
@@ -352,29 +362,42 @@ impl<T> Query<T> {
     where
         T: DeserializeOwned,
     {
-        // Two rows are enough to tell "one" from "more"; reading the stream to its end leaves the connection
-        // idle without a cancel.
-        let limited = self.map_parts(|parts| {
-            parts.limit = Some(parts.limit.map_or(2, |n| n.min(2)));
-            Ok(())
-        });
-        let mut rows: Vec<T> = limited.stream().try_collect().await?;
-        match rows.len() {
-            0 | 1 => Ok(rows.pop()),
-            _ => Err(Error::TooManyRows),
+        // Two rows are enough to tell "one" from "more". Without a Rust predicate the server can stop there
+        // (`LIMIT 2`), so the stream ends by itself; with one, every row must be seen until two match.
+        let query = if self.predicate.is_some() {
+            self
+        } else {
+            self.map_parts(|parts| {
+                parts.limit = Some(parts.limit.map_or(2, |n| n.min(2)));
+                Ok(())
+            })
+        };
+        let mut rows = query.stream();
+        let Some(first) = rows.try_next().await? else {
+            return Ok(None);
+        };
+        match rows.try_next().await? {
+            None => Ok(Some(first)),
+            Some(_) => Err(Error::TooManyRows),
         }
     }
 }
 
 impl Parts {
     fn count_statement(&self) -> Statement {
-        let mut inner = self.statement();
-        inner.sql = if self.limit.is_some() || self.offset.is_some() {
-            format!("SELECT to_json(count(*)) FROM ({}) AS counted", inner.sql)
-        } else {
-            inner.sql.replacen("SELECT \"data\" FROM", "SELECT to_json(count(*)) FROM", 1)
-        };
-        inner
+        if self.limit.is_some() || self.offset.is_some() {
+            // The window depends on the order, so the ordered, limited query is counted as a subquery.
+            let inner = self.statement();
+            return Statement {
+                sql: format!("SELECT to_json(count(*)) FROM ({}) AS counted", inner.sql),
+                params: inner.params,
+            };
+        }
+        // Without a window the order is irrelevant, and an aggregate cannot be ordered by a row's columns.
+        let unordered = Parts { order: Vec::new(), ..self.clone() };
+        let mut statement = unordered.statement();
+        statement.sql = statement.sql.replacen("SELECT \"data\" FROM", "SELECT to_json(count(*)) FROM", 1);
+        statement
     }
 
     fn statement(&self) -> Statement {
