@@ -81,7 +81,8 @@ use syn::DeriveInput;
 ///
 /// On a field, `#[entity(...)]` takes:
 /// - `column = "id"` (or `column` for a column named like the field): a real column of the view, compared with
-///   its own SQL type; a unique key for keyset pagination;
+///   its own SQL type; a unique key for keyset pagination. Rows are decoded from the document alone, so the
+///   value must be in the document too;
 /// - `rename = "key"`: the JSON key, for a hand-written `Deserialize` (it must agree with `#[serde(rename)]`);
 /// - `skip`: no handle (required on `#[serde(flatten)]` fields and on types that cannot be filtered);
 /// - `order_key`: the key identifies a row, so it can end a keyset `order_by` (see `Query::after`).

@@ -108,6 +108,13 @@ impl ToParam for serde_json::Value {
     }
 }
 
+#[cfg(feature = "uuid")]
+impl ToParam for uuid::Uuid {
+    fn to_param(&self) -> Param {
+        Param::text(self.to_string())
+    }
+}
+
 impl<T: ToParam> ToParam for Option<T> {
     fn to_param(&self) -> Param {
         self.as_ref().map_or(Param::NULL, ToParam::to_param)
