@@ -9,7 +9,6 @@ use std::marker::PhantomData;
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-
 use serde::de::DeserializeOwned;
 
 pub use param::{Param, ToParam};
@@ -37,7 +36,6 @@ pub struct Statement {
 /// ```no_run
 /// # async fn demo(client: fraiseql_wire::Client) -> fraiseql_wire::Result<()> {
 /// use futures_util::TryStreamExt;
-
 ///
 /// let mut rows = client
 ///     .query("app.v_project")
