@@ -816,7 +816,8 @@ async fn keyset_over_an_optional_key_keeps_the_null_rows() {
     let c = &fx.client;
     // score ASC puts the six rows with no score last (NULLS LAST); DESC puts them first; nulls_first/nulls_last
     // override. Paging must give exactly the unpaged order each time: no null row lost or repeated.
-    let orders: [(&str, Box<dyn Fn() -> Query<Project> + '_>); 4] = [
+    type MakeQuery<'a> = Box<dyn Fn() -> Query<Project> + 'a>;
+    let orders: [(&str, MakeQuery<'_>); 4] = [
         ("asc", Box::new(|| Project::query(c).order_by(|p| (p.score.asc(), p.id.asc())))),
         ("desc", Box::new(|| Project::query(c).order_by(|p| (p.score.desc(), p.id.asc())))),
         ("asc nulls first", Box::new(|| Project::query(c).order_by(|p| (p.score.asc().nulls_first(), p.id.desc())))),
