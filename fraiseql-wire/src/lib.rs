@@ -81,6 +81,8 @@ pub mod entity;
 mod error;
 mod protocol;
 mod query;
+#[cfg(test)]
+mod robustness;
 mod stream;
 
 pub use client::Client;

@@ -153,10 +153,9 @@ impl<T> Stream for RowStream<T> {
             match &mut this.state {
                 State::Done => return Poll::Ready(None),
                 State::Failed(_) => {
-                    let State::Failed(error) = std::mem::replace(&mut this.state, State::Done) else {
-                        unreachable!("matched above")
-                    };
-                    return Poll::Ready(Some(Err(error)));
+                    if let State::Failed(error) = std::mem::replace(&mut this.state, State::Done) {
+                        return Poll::Ready(Some(Err(error)));
+                    }
                 }
                 State::Starting(future) => match ready!(future.as_mut().poll(cx)) {
                     Ok(session) => this.state = State::Streaming(session),
@@ -207,11 +206,10 @@ impl<T> Stream for RowStream<T> {
                 }
                 State::Finishing(session, _) => match ready!(session.connection.poll_incoming(cx)) {
                     Ok(Incoming::Message(Message::ReadyForQuery(_))) => {
-                        let State::Finishing(session, pending) = std::mem::replace(&mut this.state, State::Done) else {
-                            unreachable!("matched above")
-                        };
-                        session.release();
-                        return Poll::Ready(pending.map(Err));
+                        if let State::Finishing(session, pending) = std::mem::replace(&mut this.state, State::Done) {
+                            session.release();
+                            return Poll::Ready(pending.map(Err));
+                        }
                     }
                     Ok(_) => {}
                     Err(error) => {

@@ -1,6 +1,6 @@
 //! The query builder: which view, which rows, in which order.
 
-mod fragment;
+pub(crate) mod fragment;
 mod param;
 mod relation;
 
