@@ -10,7 +10,6 @@
 
 use std::time::Instant;
 
-use fraiseql_wire_tests::{AuthUser, TestCluster};
 use futures_util::TryStreamExt;
 use serde::Deserialize;
 
@@ -73,23 +72,8 @@ const SHOW: usize = 5;
 // fraiseql-wire works on any tokio runtime; a single-threaded one is all a sequential reader needs.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // `_cluster` (not `_`) keeps the throwaway cluster alive until the end of `main`; dropping it stops the
-    // server and deletes its files.
-    let (url, _cluster) = match std::env::var("DATABASE_URL") {
-        Ok(url) => (url, None),
-        Err(_) => {
-            println!("DATABASE_URL is not set: starting a throwaway PostgreSQL cluster…");
-            let cluster = TestCluster::start();
-            (cluster.url(AuthUser::Superuser, "postgres"), Some(cluster))
-        }
-    };
-
-    // fraiseql-wire only reads, so the schema is created with a general-purpose client.
-    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
-    let connection = tokio::spawn(connection);
-    admin.batch_execute(SETUP_SQL).await?;
-    drop(admin);
-    connection.await??;
+    // The server at DATABASE_URL, or a throwaway cluster kept alive by `_cluster` until the end of `main`.
+    let (url, _cluster) = examples::database(SETUP_SQL).await?;
 
     let client = fraiseql_wire::Client::connect(&url).await?;
     let started = Instant::now();
