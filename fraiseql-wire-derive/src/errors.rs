@@ -40,6 +40,11 @@ impl Errors {
         }
     }
 
+    /// Whether nothing was recorded.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
     /// `Ok` if nothing was recorded, else every recorded error.
     pub(crate) fn finish(self) -> syn::Result<()> {
         match self.first {

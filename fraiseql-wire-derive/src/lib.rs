@@ -137,17 +137,34 @@ pub fn derive_scalar(input: TokenStream) -> TokenStream {
 
 /// `#[derive(Entity)]` on `input`, or its errors.
 fn expand_entity(input: &DeriveInput) -> proc_macro2::TokenStream {
-    model::entity(input).map_or_else(syn::Error::into_compile_error, |model| expand::entity(&model))
+    generate(model::entity(input), expand::entity)
 }
 
 /// `#[derive(Document)]` on `input`, or its errors.
 fn expand_document(input: &DeriveInput) -> proc_macro2::TokenStream {
-    model::document(input).map_or_else(syn::Error::into_compile_error, |model| expand::document(&model))
+    generate(model::document(input), expand::document)
 }
 
 /// `#[derive(Scalar)]` on `input`, or its errors.
 fn expand_scalar(input: &DeriveInput) -> proc_macro2::TokenStream {
-    expand::scalar(input).unwrap_or_else(syn::Error::into_compile_error)
+    generate(model::scalar(input), expand::scalar)
+}
+
+/// The code for a model; for a rejected input, its errors and the code of the fallback model, if there is one.
+fn generate<T>(
+    model: Result<T, model::Rejected<T>>,
+    expand: fn(&T) -> proc_macro2::TokenStream,
+) -> proc_macro2::TokenStream {
+    match model {
+        Ok(model) => expand(&model),
+        Err(rejected) => {
+            let mut tokens = rejected.error.into_compile_error();
+            if let Some(fallback) = rejected.fallback {
+                tokens.extend(expand(&fallback));
+            }
+            tokens
+        }
+    }
 }
 
 #[cfg(test)]

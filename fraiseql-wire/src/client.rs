@@ -3,12 +3,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use tokio::sync::Mutex;
-
-use crate::config::{Config, Resolved};
-use crate::connection::Connection;
+use crate::config::Config;
+use crate::connection::{Session, SessionSlot};
 use crate::error::Result;
+use crate::executor::{Executor, sealed};
 use crate::query::Query;
+use crate::sql::Relation;
 
 /// A connection to PostgreSQL that runs queries one after another.
 ///
@@ -20,13 +20,7 @@ use crate::query::Query;
 /// A connection that breaks (server restart, network failure) is replaced by a fresh one on the next query.
 #[derive(Clone)]
 pub struct Client {
-    shared: Arc<Shared>,
-}
-
-pub(crate) struct Shared {
-    pub(crate) config: Resolved,
-    /// `None` when no connection is open: the next query connects.
-    pub(crate) slot: Arc<Mutex<Option<Connection>>>,
+    slot: Arc<SessionSlot>,
 }
 
 impl Client {
@@ -43,9 +37,9 @@ impl Client {
 
     /// Connects using a [`Config`].
     pub async fn connect_with(config: Config) -> Result<Client> {
-        let config = config.resolve()?;
-        let connection = Connection::connect(&config).await?;
-        Ok(Client { shared: Arc::new(Shared { config, slot: Arc::new(Mutex::new(Some(connection))) }) })
+        let settings = config.resolve()?;
+        let session = Session::connect(&settings).await?;
+        Ok(Client { slot: SessionSlot::new(settings, Some(session)) })
     }
 
     /// A client that connects on its first query instead of now.
@@ -53,25 +47,34 @@ impl Client {
     /// The settings are checked at once (environment and password file included); connection errors surface
     /// from the first query. Useful when the application may start before its database.
     pub fn connect_lazy(config: Config) -> Result<Client> {
-        let config = config.resolve()?;
-        Ok(Client { shared: Arc::new(Shared { config, slot: Arc::new(Mutex::new(None)) }) })
+        Ok(Client { slot: SessionSlot::new(config.resolve()?, None) })
     }
 
-    /// Starts a query on a view (or table) exposing a `data` column of type `json` or `jsonb`.
+    /// Starts a query on a view (or table) exposing a `data` column of type `json` or `jsonb`; rows decode as
+    /// [`serde_json::Value`].
     ///
     /// The name may be schema-qualified (`app.v_project`); it is validated and quoted as an identifier, so it
     /// can never change the statement.
     pub fn query(&self, relation: &str) -> Query {
-        Query::new(self.clone(), relation)
+        self.query_as(relation)
     }
 
-    pub(crate) fn shared(&self) -> Arc<Shared> {
-        self.shared.clone()
+    /// [`query`](Client::query), with rows decoded as `T`: `client.query_as::<Project>("v_project").fetch_all()`.
+    pub fn query_as<T>(&self, relation: &str) -> Query<T> {
+        Query::new(Some(self.slot.clone()), Relation::parse(relation))
+    }
+}
+
+impl sealed::Sealed for Client {}
+
+impl Executor for Client {
+    fn lease_source(&self) -> sealed::Source {
+        sealed::Source(self.slot.clone())
     }
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client").field("config", &self.shared.config).finish_non_exhaustive()
+        f.debug_struct("Client").field("config", self.slot.settings()).finish_non_exhaustive()
     }
 }

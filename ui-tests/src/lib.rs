@@ -1,6 +1,6 @@
 //! Tests of fraiseql-wire's derives: `tests/ui.rs` runs the trybuild cases under `tests/ui/` (compile-fail cases
-//! with their committed `.stderr`, and cases that must compile and run), and `tests/derived_sql.rs` checks the
-//! SQL that derived entities compile to.
+//! with their committed `.stderr`, and cases that must compile and run). The SQL that derived entities compile to
+//! is checked by the integration suite (`tests/tests/it/sql_snapshots.rs`).
 //!
 //! This library is a check of its own: the items below must compile in a crate that denies missing docs, missing
 //! `Debug` implementations, unreachable `pub` and every warning, with public and private entities whose

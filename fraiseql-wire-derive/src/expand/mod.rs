@@ -29,6 +29,7 @@ fn field_doc(field: &FieldModel) -> String {
 
 /// The declarations of the handle fields of `fields`, inside an entity `entity` (a type or a type parameter).
 fn field_declarations(fields: &[FieldModel], entity: &TokenStream, krate: &TokenStream) -> TokenStream {
+    let private = crate::model::support_path(krate);
     fields
         .iter()
         .map(|field| {
@@ -38,7 +39,7 @@ fn field_declarations(fields: &[FieldModel], entity: &TokenStream, krate: &Token
             let handle = match target {
                 Target::Column(_) => quote_spanned!(*ty_span=> #krate::Field<#entity, #ty>),
                 Target::Key { .. } => {
-                    quote_spanned!(*ty_span=> <#ty as #krate::entity::__private::Handle<#entity>>::Handle)
+                    quote_spanned!(*ty_span=> <#ty as #private::Handle<#entity>>::Handle)
                 }
             };
             quote! {
@@ -57,6 +58,7 @@ fn field_initialisers(
     parent: &Ident,
     krate: &TokenStream,
 ) -> TokenStream {
+    let private = crate::model::support_path(krate);
     fields
         .iter()
         .map(|field| {
@@ -76,7 +78,7 @@ fn field_initialisers(
             let mut name = ident.clone();
             name.set_span(*ty_span);
             quote_spanned! {*ty_span=>
-                #name: <#ty as #krate::entity::__private::Handle<#entity>>::handle(#location),
+                #name: <#ty as #private::Handle<#entity>>::handle(#location),
             }
         })
         .collect()
@@ -84,8 +86,9 @@ fn field_initialisers(
 
 /// `const _: () = assert_deserialize::<T>();`, spanned on the type's name so the message points at it.
 fn assert_deserialize(ident: &Ident, krate: &TokenStream) -> TokenStream {
+    let private = crate::model::support_path(krate);
     quote_spanned! {ident.span()=>
-        const _: () = #krate::entity::__private::assert_deserialize::<#ident>();
+        const _: () = #private::assert_deserialize::<#ident>();
     }
 }
 

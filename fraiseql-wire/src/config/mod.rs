@@ -3,9 +3,13 @@
 //! Parsing is pure (no I/O) so it can be unit-tested; `Config::resolve` is the one place that reads the
 //! environment and the password file.
 
+mod display;
 mod env;
+mod os_user;
+mod pairs;
 mod parse;
 mod pgpass;
+mod uri;
 
 use std::fmt;
 use std::path::PathBuf;

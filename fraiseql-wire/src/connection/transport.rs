@@ -1,17 +1,22 @@
-//! The byte pipe under a connection: TCP or a Unix socket.
+//! The byte pipe under a connection: TCP or, on Unix, a Unix-domain socket.
+//!
+//! Elsewhere a Unix socket directory in the settings is refused with [`Error::Unsupported`] when connecting.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::TcpStream;
+#[cfg(unix)]
+use tokio::net::UnixStream;
 
 use crate::config::{Host, Target};
 use crate::error::Error;
 
 pub(crate) enum Transport {
     Tcp(TcpStream),
+    #[cfg(unix)]
     Unix(UnixStream),
 }
 
@@ -24,8 +29,16 @@ impl Transport {
                 stream.set_nodelay(true)?;
                 Ok(Transport::Tcp(stream))
             }),
+            #[cfg(unix)]
             Host::Unix(dir) => {
                 UnixStream::connect(dir.join(format!(".s.PGSQL.{}", target.port))).await.map(Transport::Unix)
+            }
+            #[cfg(not(unix))]
+            Host::Unix(dir) => {
+                return Err(Error::unsupported(
+                    format!("the Unix-domain socket directory {}", dir.display()),
+                    "this platform has no Unix-domain sockets; connect over TCP (host=localhost)",
+                ));
             }
         };
         result.map_err(|source| Error::Connect { target: target.to_string(), advice: advice(target, &source), source })
@@ -54,6 +67,7 @@ impl AsyncRead for Transport {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Transport::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
@@ -63,6 +77,7 @@ impl AsyncWrite for Transport {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Transport::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
@@ -70,6 +85,7 @@ impl AsyncWrite for Transport {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Transport::Tcp(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_flush(cx),
         }
     }
@@ -77,6 +93,7 @@ impl AsyncWrite for Transport {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Transport::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_shutdown(cx),
         }
     }

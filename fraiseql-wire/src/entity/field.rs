@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::filter::{Filter, Node, Piece};
+use super::filter::Filter;
 use super::kind::{
     Containing, Containment, Equality, FieldType, Kind, ListField, Nullable, Operand, Ordered, Range, Textual,
 };
 use super::order::OrderKey;
-use crate::query::{Param, ToParam};
+use crate::sql::{Expr, Param, SortKey, ToParam, quote_identifier};
 
 /// Reads a value of type `T` out of an entity `E` (for keyset pagination).
 pub(crate) type Getter<E, T> = Arc<dyn Fn(&E) -> &T + Send + Sync>;
@@ -27,7 +27,7 @@ impl Target {
     /// The value as SQL text (`->>` for the last key).
     pub(crate) fn text_expr(&self) -> String {
         match self {
-            Target::Column(name) => crate::query::quote_identifier(name),
+            Target::Column(name) => quote_identifier(name),
             Target::Json(keys) => json_path(keys, true),
         }
     }
@@ -53,7 +53,7 @@ impl Target {
     /// The value as `jsonb`.
     fn json_expr(&self) -> String {
         match self {
-            Target::Column(name) => format!("to_jsonb({})", crate::query::quote_identifier(name)),
+            Target::Column(name) => format!("to_jsonb({})", quote_identifier(name)),
             Target::Json(keys) => json_path(keys, false),
         }
     }
@@ -69,11 +69,7 @@ impl Target {
                     .fold(leaf, |inner, key| Value::Object([(key.to_string(), inner)].into_iter().collect())),
             ),
         };
-        Filter::sql(vec![
-            Piece::Sql(format!("{expr} @> ")),
-            Piece::Param(Param::text(document.to_string())),
-            Piece::Sql("::jsonb".into()),
-        ])
+        Filter::expr(Expr::compare(format!("{expr} @> "), Param::text(document.to_string()), "::jsonb"))
     }
 }
 
@@ -137,9 +133,7 @@ impl<E: 'static, T: 'static> Location<E, T> {
     pub fn contains_json<P: serde::Serialize + ?Sized>(&self, partial: &P) -> Filter<E> {
         match serde_json::to_value(partial) {
             Ok(value) => self.target.containment(value),
-            Err(error) => {
-                Filter::from_node(Node::Invalid(format!("the value for `contains` cannot be serialized: {error}")))
-            }
+            Err(error) => Filter::invalid(format!("the value for `contains` cannot be serialized: {error}")),
         }
     }
 }
@@ -194,7 +188,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
     }
 
     fn compare(&self, op: &str, value: Param) -> Filter<E> {
-        Filter::sql(vec![Piece::Sql(format!("{} {op} ", self.typed())), Piece::Param(value), Piece::Sql(self.cast())])
+        Filter::expr(Expr::compare(format!("{} {op} ", self.typed()), value, &self.cast()))
     }
 
     /// The SQL expression of this field (`data->>'name'`, `(data->>'priority')::numeric`, `"id"`), the one an
@@ -257,27 +251,21 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
         T::Kind: Range<T>,
     {
         let cast = self.cast();
-        Filter::sql(vec![
-            Piece::Sql(format!("{} BETWEEN ", self.typed())),
-            Piece::Param(Self::param(&low)),
-            Piece::Sql(format!("{cast} AND ")),
-            Piece::Param(Self::param(&high)),
-            Piece::Sql(cast),
-        ])
+        let mut expr = Expr::compare(format!("{} BETWEEN ", self.typed()), Self::param(&low), &cast);
+        expr.push_text(" AND ");
+        expr.push_value(Self::param(&high));
+        expr.push_text(&cast);
+        Filter::expr(expr)
     }
 
     fn any_of<V: Operand<T>>(&self, op: &str, values: impl IntoIterator<Item = V>) -> Filter<E> {
         let params: Vec<Param> = values.into_iter().map(|v| Self::param(&v)).collect();
         let array_cast = match (&self.location.target, <T::Kind as Kind>::SQL_TYPE) {
-            (super::field::Target::Column(_), _) => String::new(),
+            (Target::Column(_), _) => String::new(),
             (_, Some(sql_type)) => format!("::{sql_type}[]"),
             (_, None) => "::text[]".to_owned(),
         };
-        Filter::sql(vec![
-            Piece::Sql(format!("{} {op}(", self.typed())),
-            Piece::Param(params.to_param()),
-            Piece::Sql(format!("{array_cast})")),
-        ])
+        Filter::expr(Expr::compare(format!("{} {op}(", self.typed()), params.to_param(), &format!("{array_cast})")))
     }
 
     /// Equal to one of `values` (`= ANY($1)`: one parameter however many values).
@@ -298,10 +286,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
     }
 
     fn like_filter(&self, op: &str, pattern: String) -> Filter<E> {
-        Filter::sql(vec![
-            Piece::Sql(format!("{} {op} ", self.location.target.text_expr())),
-            Piece::Param(Param::text(pattern)),
-        ])
+        Filter::expr(Expr::compare(format!("{} {op} ", self.location.target.text_expr()), Param::text(pattern), ""))
     }
 
     /// Starts with `prefix` (taken literally: `%`, `_` and `\` in it are escaped).
@@ -353,7 +338,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
     where
         T: Nullable,
     {
-        Filter::sql(vec![Piece::Sql(format!("{} IS NULL", self.location.target.text_expr()))])
+        Filter::expr(Expr::text(format!("{} IS NULL", self.location.target.text_expr())))
     }
 
     /// Present and not JSON `null`.
@@ -361,7 +346,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
     where
         T: Nullable,
     {
-        Filter::sql(vec![Piece::Sql(format!("{} IS NOT NULL", self.location.target.text_expr()))])
+        Filter::expr(Expr::text(format!("{} IS NOT NULL", self.location.target.text_expr())))
     }
 
     /// Ascending order on this field.
@@ -382,14 +367,15 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
 
     fn order_key(&self, descending: bool) -> OrderKey<E> {
         let get = self.location.get.clone();
-        OrderKey::new(
-            self.typed(),
-            self.cast(),
+        let key = SortKey {
+            expr: self.typed(),
+            cast: self.cast(),
             descending,
-            self.location.unique,
-            T::NULLABLE,
-            Arc::new(move |e: &E| <T::Kind as Kind>::param(&FieldType::to_json(get(e)))),
-        )
+            nulls_first: None,
+            unique: self.location.unique,
+            nullable: T::NULLABLE,
+        };
+        OrderKey::new(key, Arc::new(move |e: &E| <T::Kind as Kind>::param(&FieldType::to_json(get(e)))))
     }
 }
 
@@ -410,16 +396,13 @@ impl<E: 'static, T: FieldType + ListField + 'static> Field<E, T> {
 
     /// An empty list.
     pub fn is_empty(&self) -> Filter<E> {
-        Filter::sql(vec![Piece::Sql(format!("{} = '[]'::jsonb", self.location.target.json_expr()))])
+        Filter::expr(Expr::text(format!("{} = '[]'::jsonb", self.location.target.json_expr())))
     }
 
     fn length(&self, op: &str, n: usize) -> Filter<E> {
         let json = self.location.target.json_expr();
-        Filter::sql(vec![
-            Piece::Sql(format!("CASE WHEN jsonb_typeof({json}) = 'array' THEN jsonb_array_length({json}) END {op} ")),
-            Piece::Param(n.to_param()),
-            Piece::Sql("::int".into()),
-        ])
+        let length = format!("CASE WHEN jsonb_typeof({json}) = 'array' THEN jsonb_array_length({json}) END {op} ");
+        Filter::expr(Expr::compare(length, n.to_param(), "::int"))
     }
 
     /// Exactly `n` elements.

@@ -1,10 +1,10 @@
-//! Filters: a tree of SQL predicates whose values are bound parameters.
+//! Filters: typed conditions on an entity's rows, combined like booleans.
 
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::error::Error;
-use crate::query::Param;
+use crate::error::BuildError;
+use crate::sql::{Expr, Node};
 
 /// A condition on the rows of entity `E`, built from its typed fields and combined with [`and`](Filter::and),
 /// [`or`](Filter::or) and [`not`](Filter::not) (or `&`, `|`, `!`).
@@ -13,23 +13,6 @@ use crate::query::Param;
 pub struct Filter<E> {
     pub(crate) node: Node,
     entity: PhantomData<fn(&E)>,
-}
-
-#[derive(Clone, Debug)]
-pub(crate) enum Node {
-    Const(bool),
-    Sql(Vec<Piece>),
-    And(Vec<Node>),
-    Or(Vec<Node>),
-    Not(Box<Node>),
-    /// A filter that could not be built (a value that failed to serialize); reported when the query runs.
-    Invalid(String),
-}
-
-#[derive(Clone, Debug)]
-pub(crate) enum Piece {
-    Sql(String),
-    Param(Param),
 }
 
 impl<E> Clone for Filter<E> {
@@ -43,7 +26,7 @@ impl<E> fmt::Debug for Filter<E> {
         let mut params = Vec::new();
         match self.node.render(&mut params) {
             Ok(sql) => f.debug_struct("Filter").field("sql", &sql).field("params", &params).finish(),
-            Err(error) => f.debug_struct("Filter").field("error", &error.to_string()).finish(),
+            Err(error) => f.debug_struct("Filter").field("error", &crate::Error::from(error).to_string()).finish(),
         }
     }
 }
@@ -53,8 +36,13 @@ impl<E> Filter<E> {
         Filter { node, entity: PhantomData }
     }
 
-    pub(crate) fn sql(pieces: Vec<Piece>) -> Self {
-        Filter::from_node(Node::Sql(pieces))
+    pub(crate) fn expr(expr: Expr) -> Self {
+        Filter::from_node(Node::Expr(expr))
+    }
+
+    /// A filter that could not be built; the query reports `reason` when it runs.
+    pub(crate) fn invalid(reason: String) -> Self {
+        Filter::from_node(Node::Invalid(BuildError::Filter { reason }))
     }
 
     /// Matches every row.
@@ -86,36 +74,12 @@ impl<E> Filter<E> {
 
     /// All of the filters (true when there are none).
     pub fn all(filters: impl IntoIterator<Item = Filter<E>>) -> Self {
-        let mut nodes = Vec::new();
-        for filter in filters {
-            match filter.node {
-                Node::And(inner) => nodes.extend(inner),
-                Node::Const(true) => {}
-                other => nodes.push(other),
-            }
-        }
-        Filter::from_node(match nodes.len() {
-            0 => Node::Const(true),
-            1 => nodes.remove(0),
-            _ => Node::And(nodes),
-        })
+        Filter::from_node(Node::all(filters.into_iter().map(|filter| filter.node)))
     }
 
     /// Any of the filters (false when there are none).
     pub fn any(filters: impl IntoIterator<Item = Filter<E>>) -> Self {
-        let mut nodes = Vec::new();
-        for filter in filters {
-            match filter.node {
-                Node::Or(inner) => nodes.extend(inner),
-                Node::Const(false) => {}
-                other => nodes.push(other),
-            }
-        }
-        Filter::from_node(match nodes.len() {
-            0 => Node::Const(false),
-            1 => nodes.remove(0),
-            _ => Node::Or(nodes),
-        })
+        Filter::from_node(Node::any(filters.into_iter().map(|filter| filter.node)))
     }
 }
 
@@ -137,53 +101,5 @@ impl<E> std::ops::Not for Filter<E> {
     type Output = Filter<E>;
     fn not(self) -> Filter<E> {
         Filter::not(self)
-    }
-}
-
-impl Node {
-    /// SQL for this condition; its values are appended to `params` and referenced as `$n`.
-    pub(crate) fn render(&self, params: &mut Vec<Param>) -> Result<String, Error> {
-        let mut out = String::new();
-        self.write(&mut out, params)?;
-        Ok(out)
-    }
-
-    fn write(&self, out: &mut String, params: &mut Vec<Param>) -> Result<(), Error> {
-        match self {
-            Node::Const(true) => out.push_str("TRUE"),
-            Node::Const(false) => out.push_str("FALSE"),
-            Node::Sql(pieces) => {
-                for piece in pieces {
-                    match piece {
-                        Piece::Sql(sql) => out.push_str(sql),
-                        Piece::Param(param) => {
-                            params.push(param.clone());
-                            out.push('$');
-                            out.push_str(&params.len().to_string());
-                        }
-                    }
-                }
-            }
-            Node::And(nodes) | Node::Or(nodes) => {
-                let joiner = if matches!(self, Node::And(_)) { " AND " } else { " OR " };
-                for (i, node) in nodes.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(joiner);
-                    }
-                    out.push('(');
-                    node.write(out, params)?;
-                    out.push(')');
-                }
-            }
-            Node::Not(node) => {
-                out.push_str("NOT (");
-                node.write(out, params)?;
-                out.push(')');
-            }
-            Node::Invalid(reason) => {
-                return Err(Error::InvalidFragment { fragment: "typed filter".to_owned(), reason: reason.clone() });
-            }
-        }
-        Ok(())
     }
 }

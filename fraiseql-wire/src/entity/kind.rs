@@ -1,13 +1,25 @@
 //! How each Rust type sits in a JSON document, and which operators it allows.
 //!
-//! A field's type implements [`FieldType`], whose `Kind` (text, number, boolean, UUID, list) decides the SQL
-//! expression and cast, and which capability traits the kind implements decides the operators. Capabilities are
-//! traits of the kind parameterised by the field type, so a misuse reads "fields of type `Vec<String>` cannot be
-//! ordered" rather than naming an internal marker.
+//! A field's type implements [`FieldType`], whose `Kind` (text, integer, float, boolean, UUID, list) decides the
+//! SQL expression and cast, and which capability traits the kind implements decides the operators. Capabilities
+//! are traits of the kind parameterised by the field type, so a misuse reads "fields of type `Vec<String>` cannot
+//! be ordered" rather than naming an internal marker. [`Kind`] and the capabilities are sealed: the kinds are
+//! fraiseql-wire's, only [`FieldType`] is for other types to implement (through `#[derive(Scalar)]`).
 
 use serde_json::Value;
 
-use crate::query::Param;
+use crate::sql::Param;
+
+mod sealed {
+    /// Implemented by the kinds of this module only.
+    pub trait Sealed {}
+
+    /// Implemented by the field shapes that have capabilities of their own (`Option<T>`, `Vec<T>`) only.
+    pub trait Shape {}
+    impl<T> Shape for Option<T> {}
+    impl<T> Shape for Vec<T> {}
+}
+use sealed::{Sealed, Shape};
 
 /// A Rust type that can be a field of an [`Entity`](crate::Entity) or [`Document`](crate::Document).
 ///
@@ -32,7 +44,7 @@ pub trait FieldType {
 }
 
 /// A comparison family: how values are cast in SQL and written as parameters.
-pub trait Kind {
+pub trait Kind: Sealed {
     /// The SQL type values are cast to (`None`: compared as text, uncast).
     const SQL_TYPE: Option<&'static str>;
 
@@ -49,9 +61,16 @@ pub trait Kind {
 /// Text: compared as the `->>` text of the value.
 #[derive(Debug)]
 pub enum Text {}
-/// Numbers: compared as `numeric`, so integers and floats compare exactly as PostgreSQL parses them.
+/// Integers: compared as `numeric`, exactly as PostgreSQL parses them.
 #[derive(Debug)]
 pub enum Number {}
+/// `f64`: compared as `float8`, the type the field decodes as, so a value read from a row compares equal to
+/// that row's (even when its JSON text has more digits than an `f64` keeps).
+#[derive(Debug)]
+pub enum Double {}
+/// `f32`: compared as `real` (`float4`), the type the field decodes as.
+#[derive(Debug)]
+pub enum Real {}
 /// Booleans.
 #[derive(Debug)]
 pub enum Boolean {}
@@ -62,18 +81,18 @@ pub enum Uuid {}
 #[derive(Debug)]
 pub struct List<K>(std::marker::PhantomData<K>);
 
-impl Kind for Text {
-    const SQL_TYPE: Option<&'static str> = None;
+macro_rules! kinds {
+    ($($kind:ty => $sql_type:expr),* $(,)?) => {$(
+        impl Sealed for $kind {}
+        impl Kind for $kind {
+            const SQL_TYPE: Option<&'static str> = $sql_type;
+        }
+    )*};
 }
-impl Kind for Number {
-    const SQL_TYPE: Option<&'static str> = Some("numeric");
-}
-impl Kind for Boolean {
-    const SQL_TYPE: Option<&'static str> = Some("boolean");
-}
-impl Kind for Uuid {
-    const SQL_TYPE: Option<&'static str> = Some("uuid");
-}
+kinds!(Text => None, Number => Some("numeric"), Double => Some("float8"), Real => Some("float4"));
+kinds!(Boolean => Some("boolean"), Uuid => Some("uuid"));
+
+impl<K: Kind> Sealed for List<K> {}
 impl<K: Kind> Kind for List<K> {
     const SQL_TYPE: Option<&'static str> = Some("jsonb");
 }
@@ -83,9 +102,11 @@ impl<K: Kind> Kind for List<K> {
     message = "fields of type `{T}` cannot be compared for equality",
     note = "eq/ne/in_list/not_in apply to text, numbers, booleans and UUIDs; use `contains` for lists"
 )]
-pub trait Equality<T: ?Sized> {}
+pub trait Equality<T: ?Sized>: Sealed {}
 impl<T: ?Sized> Equality<T> for Text {}
 impl<T: ?Sized> Equality<T> for Number {}
+impl<T: ?Sized> Equality<T> for Double {}
+impl<T: ?Sized> Equality<T> for Real {}
 impl<T: ?Sized> Equality<T> for Boolean {}
 impl<T: ?Sized> Equality<T> for Uuid {}
 
@@ -94,9 +115,11 @@ impl<T: ?Sized> Equality<T> for Uuid {}
     message = "fields of type `{T}` cannot be ordered",
     note = "lt/lte/gt/gte/asc/desc apply to text, numbers and UUIDs, not to booleans, lists or documents"
 )]
-pub trait Ordered<T: ?Sized> {}
+pub trait Ordered<T: ?Sized>: Sealed {}
 impl<T: ?Sized> Ordered<T> for Text {}
 impl<T: ?Sized> Ordered<T> for Number {}
+impl<T: ?Sized> Ordered<T> for Double {}
+impl<T: ?Sized> Ordered<T> for Real {}
 impl<T: ?Sized> Ordered<T> for Uuid {}
 
 /// Kinds that support `between`.
@@ -104,15 +127,17 @@ impl<T: ?Sized> Ordered<T> for Uuid {}
     message = "`between` needs a numeric field, but this field has type `{T}`",
     note = "use gte/lte for text"
 )]
-pub trait Range<T: ?Sized> {}
+pub trait Range<T: ?Sized>: Sealed {}
 impl<T: ?Sized> Range<T> for Number {}
+impl<T: ?Sized> Range<T> for Double {}
+impl<T: ?Sized> Range<T> for Real {}
 
 /// Kinds that support `starts_with`, `ends_with`, `like` and `ilike` (and `contains` as a substring test).
 #[diagnostic::on_unimplemented(
     message = "`{T}` is not a text field",
     note = "starts_with/ends_with/like/ilike apply to text fields (String, text newtypes, unit-variant enums)"
 )]
-pub trait Textual<T: ?Sized> {}
+pub trait Textual<T: ?Sized>: Sealed {}
 impl<T: ?Sized> Textual<T> for Text {}
 
 macro_rules! field_types {
@@ -126,7 +151,9 @@ macro_rules! field_types {
     )*};
 }
 field_types!(Text => String);
-field_types!(Number => i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+field_types!(Number => i8, i16, i32, i64, u8, u16, u32, u64);
+field_types!(Double => f64);
+field_types!(Real => f32);
 field_types!(Boolean => bool);
 
 impl FieldType for char {
@@ -212,7 +239,7 @@ text_operands!(String, Option<String>, Box<str>, Option<Box<str>>);
     message = "`contains` cannot take a value of type `{V}` for a field of type `{T}`",
     note = "on text it takes a `&str` substring; on a `Vec<T>` it takes one element of type `T`"
 )]
-pub trait Containing<T: ?Sized, V> {
+pub trait Containing<T: ?Sized, V>: Sealed {
     #[doc(hidden)]
     fn containment(value: &V) -> Containment;
 }
@@ -231,6 +258,7 @@ impl<T: ?Sized, V: AsRef<str>> Containing<T, V> for Text {
 
 impl<T, K, V> Containing<T, V> for List<K>
 where
+    K: Kind,
     T: ListField + ?Sized,
     V: Operand<T::Element>,
 {
@@ -244,7 +272,7 @@ where
     message = "`{Self}` is not a list field",
     note = "contains_all/contains_any/is_empty/len_* apply to `Vec<T>` fields"
 )]
-pub trait ListField {
+pub trait ListField: Shape {
     /// The element type.
     type Element: FieldType;
 }
@@ -262,6 +290,6 @@ impl<T: FieldType> ListField for Option<Vec<T>> {
     message = "`{Self}` is not an `Option`, so it is never null",
     note = "is_null/is_not_null apply to `Option<T>` fields"
 )]
-pub trait Nullable {}
+pub trait Nullable: Shape {}
 
 impl<T> Nullable for Option<T> {}

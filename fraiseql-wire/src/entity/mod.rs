@@ -6,7 +6,8 @@
 //! | operator | SQL | index that serves it |
 //! |---|---|---|
 //! | text `eq`, `ne`, `lt`… | `data->>'name' = $1` | btree on `(data->>'name')` |
-//! | number `eq`, `gt`, `between`… | `(data->>'priority')::numeric > $1::numeric` | btree on `((data->>'priority')::numeric)` |
+//! | integer `eq`, `gt`, `between`… | `(data->>'priority')::numeric > $1::numeric` | btree on `((data->>'priority')::numeric)` |
+//! | `f64` `eq`, `gt`, `between`… (`f32`: `float4`) | `(data->>'score')::float8 > $1::float8` | btree on `((data->>'score')::float8)` |
 //! | boolean `eq` | `(data->>'done')::boolean = $1::boolean` | btree on that expression |
 //! | `in_list` / `not_in` | `data->>'status' = ANY($1::text[])` / `<> ALL(…)` | btree on the expression |
 //! | `starts_with`, `like`, `ilike` | `data->>'name' LIKE $1` (prefix escaped) | btree with `text_pattern_ops` for prefixes, trigram GIN for the rest |
@@ -17,24 +18,29 @@
 //!
 //! Ordering uses the same expression as filters, so one expression index serves both. Nested fields use
 //! `data->'owner'->>'team'`. Keys are SQL literals generated from the struct; values are always parameters.
+//!
+//! Each field compares in the SQL type its Rust type decodes as: integers as `numeric` (exact), `f64` as
+//! `float8` and `f32` as `float4` (so a value read from a row, for keyset pagination, equals that row's own key
+//! even when the document holds more digits than a float keeps), text as text.
 
 mod field;
 mod filter;
 pub mod kind;
 mod order;
+mod query;
+pub(crate) mod support;
 
 use serde::de::DeserializeOwned;
 
 pub use field::Field;
-#[doc(hidden)]
-pub use field::{Handle, Location};
 pub use filter::Filter;
 pub use kind::FieldType;
-pub use order::OrderKey;
-pub(crate) use order::keyset_after;
+pub use order::{IntoOrderKeys, OrderKey};
 
-use crate::client::Client;
+use crate::executor::Executor;
 use crate::query::Query;
+use crate::sql::Relation;
+use support::Location;
 
 /// A struct bound to a view, with typed field handles: implement it with `#[derive(Entity)]`.
 pub trait Entity: DeserializeOwned + Sized + 'static {
@@ -50,9 +56,15 @@ pub trait Entity: DeserializeOwned + Sized + 'static {
     /// The field handles, as the `filter` and `order_by` closures receive them.
     fn fields() -> Self::Fields;
 
-    /// A query on this entity's view.
-    fn query(client: &Client) -> Query<Self> {
-        Query::for_entity(client.clone())
+    /// A query on this entity's view, run on `executor` (a [`Client`](crate::Client)).
+    fn query<X: Executor>(executor: &X) -> Query<Self> {
+        Self::select().on(executor)
+    }
+
+    /// A query on this entity's view bound to no client yet: to render with
+    /// [`to_sql`](Query::to_sql) (in tests, in logs), or to run after [`on`](Query::on).
+    fn select() -> Query<Self> {
+        Query::new(None, Ok(Relation::from_parts(Self::SCHEMA, Self::VIEW)))
     }
 }
 
@@ -64,30 +76,4 @@ pub trait Document: DeserializeOwned + Sized + 'static {
     /// The handles of this document's fields at `location` inside `E`.
     #[doc(hidden)]
     fn fields_at<E: 'static>(location: Location<E, Self>) -> Self::Fields<E>;
-}
-
-/// Items that generated code refers to by absolute path; not part of the public API.
-#[doc(hidden)]
-pub mod __private {
-    pub use super::field::{Handle, Location};
-    pub use super::filter::Filter;
-    pub use serde::Serialize;
-    pub use serde_json::Value;
-
-    /// A value's JSON form for `#[derive(Scalar)]` enums; a value that cannot be serialized becomes `null`
-    /// (which no comparison matches) rather than a panic.
-    pub fn to_json_value<T: serde::Serialize + ?Sized>(value: &T) -> Value {
-        serde_json::to_value(value).unwrap_or(Value::Null)
-    }
-
-    /// Compile-time check that an entity can be decoded; its message says what to derive.
-    #[diagnostic::on_unimplemented(
-        message = "`{Self}` must implement `serde::Deserialize` to be an entity or document",
-        label = "add `#[derive(serde::Deserialize)]` to this struct"
-    )]
-    pub trait AssertDeserialize {}
-    impl<T: serde::de::DeserializeOwned> AssertDeserialize for T {}
-
-    /// Used by generated code: `assert_deserialize::<Project>()`.
-    pub const fn assert_deserialize<T: AssertDeserialize + ?Sized>() {}
 }

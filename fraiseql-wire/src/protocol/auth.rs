@@ -9,9 +9,10 @@ use postgres_protocol::message::frontend;
 
 use crate::error::Error;
 
-/// The most PBKDF2 iterations a server may ask of us (about a second of CPU). PostgreSQL's default is 4096;
-/// a hostile or misconfigured server could otherwise pin a core for minutes on every connect.
-pub(crate) const MAX_SCRAM_ITERATIONS: u32 = 1_000_000;
+/// The most PBKDF2 iterations a server may ask of us: 24 times PostgreSQL's default of 4096, and the most that
+/// `postgres-protocol` itself accepts (checked here first, for a message that says what happened). A hostile or
+/// misconfigured server could otherwise pin a core on every connect.
+pub(crate) const MAX_SCRAM_ITERATIONS: u32 = 100_000;
 
 /// The largest message accepted before authentication completes. Nothing legitimate comes close; the cap
 /// keeps an unauthenticated peer from making us buffer gigabytes.
@@ -71,7 +72,7 @@ impl Authenticator {
         match message {
             Message::AuthenticationOk => {
                 if self.scram.is_some() {
-                    return Err(Error::protocol("the server ended SCRAM authentication without proving itself"));
+                    return Err(server_authentication("it ended SCRAM authentication without proving itself"));
                 }
                 Ok(AuthStep::Done)
             }
@@ -102,9 +103,9 @@ impl Authenticator {
             Message::AuthenticationSaslContinue(body) => {
                 let scram = self.scram.as_mut().ok_or_else(|| Error::protocol("SASL continue without SASL start"))?;
                 let iterations = scram_iterations(body.data())?;
-                if iterations > MAX_SCRAM_ITERATIONS {
-                    return Err(Error::protocol(format!(
-                        "the server asked for {iterations} SCRAM iterations, above the limit of {MAX_SCRAM_ITERATIONS}"
+                if !(1..=MAX_SCRAM_ITERATIONS).contains(&iterations) {
+                    return Err(server_authentication(&format!(
+                        "it asked for {iterations} SCRAM iterations, outside 1 to {MAX_SCRAM_ITERATIONS}"
                     )));
                 }
                 scram.update(body.data()).map_err(|e| malformed("SCRAM server-first message", e))?;
@@ -115,7 +116,7 @@ impl Authenticator {
                 let mut scram = self.scram.take().ok_or_else(|| Error::protocol("SASL final without SASL start"))?;
                 scram
                     .finish(body.data())
-                    .map_err(|e| Error::protocol(format!("the server failed to prove it knows the password ({e})")))?;
+                    .map_err(|e| server_authentication(&format!("its SCRAM proof does not verify ({e})")))?;
                 Ok(AuthStep::Wait)
             }
             Message::AuthenticationGss | Message::AuthenticationGssContinue(_) => unsupported("GSSAPI"),
@@ -125,6 +126,10 @@ impl Authenticator {
             _ => Err(Error::protocol("unexpected message during authentication")),
         }
     }
+}
+
+fn server_authentication(reason: &str) -> Error {
+    Error::ServerAuthentication { reason: reason.to_owned() }
 }
 
 fn unsupported(method: &str) -> Result<AuthStep, Error> {
@@ -150,7 +155,74 @@ fn scram_iterations(server_first: &[u8]) -> Result<u32, Error> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// An authentication request as the server sends it: `R`, length, kind, payload.
+    fn auth_message(kind: u32, payload: &[u8]) -> Message {
+        let mut raw = BytesMut::new();
+        raw.extend_from_slice(b"R");
+        raw.extend_from_slice(&((payload.len() + 8) as u32).to_be_bytes());
+        raw.extend_from_slice(&kind.to_be_bytes());
+        raw.extend_from_slice(payload);
+        match Message::parse(&mut raw) {
+            Ok(Some(message)) => message,
+            _ => panic!("not a message"),
+        }
+    }
+
+    /// An authenticator that has started SCRAM.
+    fn scram_started() -> Authenticator {
+        let mut auth = Authenticator::new("alice", Some("secret"));
+        let start = auth_message(10, b"SCRAM-SHA-256\0\0");
+        assert_eq!(auth.on_message(&start, &mut BytesMut::new()).unwrap(), AuthStep::Respond);
+        auth
+    }
+
+    #[test]
+    fn scram_iteration_counts_outside_one_to_the_cap_are_refused() {
+        for (iterations, refused) in [(0, true), (1, false), (4096, false), (100_001, true)] {
+            let mut auth = scram_started();
+            let nonce = match &auth.scram {
+                Some(scram) => String::from_utf8_lossy(scram.message()).split("r=").nth(1).unwrap_or("").to_owned(),
+                None => panic!("SCRAM started"),
+            };
+            let first = format!("r={nonce}server,s=c2FsdA==,i={iterations}");
+            let result = auth.on_message(&auth_message(11, first.as_bytes()), &mut BytesMut::new());
+            match result {
+                Err(Error::ServerAuthentication { reason }) if refused => {
+                    assert!(reason.contains(&iterations.to_string()), "{reason}");
+                }
+                Ok(AuthStep::Respond) if !refused => {}
+                other => panic!("{iterations} iterations: {other:?}"),
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn backend_messages_never_panic_the_authenticator(tag in prop_oneof![Just(b'R'), any::<u8>()],
+                                                            kind in 0u32..12,
+                                                            body in proptest::collection::vec(any::<u8>(), 0..48)) {
+            // An authentication request of any kind with arbitrary payload, as a hostile server could send it.
+            let mut raw = BytesMut::new();
+            let mut payload = kind.to_be_bytes().to_vec();
+            payload.extend_from_slice(&body);
+            raw.extend_from_slice(&[tag]);
+            raw.extend_from_slice(&((payload.len() + 4) as u32).to_be_bytes());
+            raw.extend_from_slice(&payload);
+            if let Ok(Some(message)) = Message::parse(&mut raw) {
+                // Once fresh, and once after a SASL start, so SCRAM challenges reach the SCRAM parser.
+                let mut fresh = Authenticator::new("user", Some("password"));
+                let _ = fresh.on_message(&message, &mut BytesMut::new());
+                let mut sasl = scram_started();
+                let _ = sasl.on_message(&message, &mut BytesMut::new());
+            }
+        }
+    }
 
     #[test]
     fn iterations_are_read_from_server_first() {

@@ -63,6 +63,8 @@ pub(crate) fn single_column(message: &[u8]) -> Result<Option<Range<usize>>, Erro
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn data_row(value: Option<&[u8]>) -> Vec<u8> {
@@ -119,5 +121,15 @@ mod tests {
         let mut msg = data_row(Some(b"{}"));
         msg[6] = 2;
         assert!(single_column(&msg).is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn frame_parsing_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = header(&bytes);
+            let _ = single_column(&bytes);
+        }
     }
 }

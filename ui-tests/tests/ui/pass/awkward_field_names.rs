@@ -1,6 +1,6 @@
 //! Fields named like keywords, the generated methods, and the `Filter` combinators all get handles.
 
-use fraiseql_wire::{Client, Document, Entity};
+use fraiseql_wire::{Document, Entity};
 use serde::Deserialize;
 
 #[derive(Deserialize, Document)]
@@ -23,9 +23,7 @@ struct Thing {
 }
 
 fn main() {
-    let config = fraiseql_wire::Config::new().host("/nonexistent").user("u").dbname("d");
-    let client = Client::connect_lazy(config).unwrap();
-    let query = Thing::query(&client)
+    let query = Thing::select()
         .filter(|t| t.r#type.eq("a").and(t.query.ne("b")).and(t.fields.gt(1)))
         .filter(|t| t.and.eq(true).or(t.not.eq(false)).not())
         .filter(|t| t.row.is_null().and(t.matches.starts_with("x")))

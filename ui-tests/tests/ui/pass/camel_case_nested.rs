@@ -1,7 +1,7 @@
 //! `rename_all = "camelCase"` on the entity and on a nested document, each applying to its own keys, and an
 //! optional list.
 
-use fraiseql_wire::{Client, Document, Entity, Scalar};
+use fraiseql_wire::{Document, Entity, Scalar};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize, Serialize, Scalar)]
@@ -30,9 +30,7 @@ struct Project {
 }
 
 fn main() {
-    let config = fraiseql_wire::Config::new().host("/nonexistent").user("u").dbname("d");
-    let client = Client::connect_lazy(config).unwrap();
-    let statement = Project::query(&client)
+    let statement = Project::select()
         .filter(|p| p.project_owner.team_name.eq("core"))
         .filter(|p| p.project_owner.access_level.eq(Level::VeryHigh))
         .filter(|p| p.label_list.is_not_null().and(p.external_ref.is_null()))

@@ -1,6 +1,6 @@
 //! `#[entity(order_key)]` marks a unique JSON key, so it can end a keyset `order_by` and `after` works.
 
-use fraiseql_wire::{Client, Entity};
+use fraiseql_wire::Entity;
 use serde::Deserialize;
 
 #[derive(Deserialize, Entity)]
@@ -12,10 +12,8 @@ struct Article {
 }
 
 fn main() {
-    let config = fraiseql_wire::Config::new().host("/nonexistent").user("u").dbname("d");
-    let client = Client::connect_lazy(config).unwrap();
     let last = Article { published: "2026-05-01".into(), slug: "hello".into() };
-    let statement = Article::query(&client)
+    let statement = Article::select()
         .order_by(|a| (a.published.desc(), a.slug.asc()))
         .after(&last)
         .limit(20)
@@ -28,5 +26,5 @@ fn main() {
          ORDER BY data->>'published' DESC, data->>'slug' ASC LIMIT $3"
     );
     // Without the unique key last, `after` is refused.
-    assert!(Article::query(&client).order_by(|a| a.published.desc()).after(&last).to_sql().is_err());
+    assert!(Article::select().order_by(|a| a.published.desc()).after(&last).to_sql().is_err());
 }

@@ -1,6 +1,6 @@
 //! A `#[serde(transparent)]` newtype with `#[derive(Scalar)]` is compared as its inner type.
 
-use fraiseql_wire::{Client, Entity, Scalar};
+use fraiseql_wire::{Entity, Scalar};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize, Serialize, Scalar)]
@@ -28,9 +28,7 @@ struct User {
 }
 
 fn main() {
-    let config = fraiseql_wire::Config::new().host("/nonexistent").user("u").dbname("d");
-    let client = Client::connect_lazy(config).unwrap();
-    let statement = User::query(&client)
+    let statement = User::select()
         .filter(|u| u.email.eq(Email("a@b.c".into())).and(u.email.ends_with("@b.c")))
         .filter(|u| u.balance.gt(Cents(100)))
         .filter(|u| u.slug.eq(Slug { value: "s".into() }))

@@ -1,0 +1,149 @@
+//! `Debug` and `Display` of a [`Config`]: the `key=value` form, the password always redacted.
+
+use std::fmt;
+
+use super::pairs::is_space;
+use super::{Config, Host};
+
+const REDACTED: &str = "<redacted>";
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("hosts", &self.hosts)
+            .field("ports", &self.ports)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| REDACTED))
+            .field("dbname", &self.dbname)
+            .field("application_name", &self.application_name)
+            .field("fallback_application_name", &self.fallback_application_name)
+            .field("options", &self.options)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("ssl_mode", &self.ssl_mode)
+            .field("passfile", &self.passfile)
+            .field("max_row_bytes", &self.max_row_bytes)
+            .field("cancel_timeout", &self.cancel_timeout)
+            .finish()
+    }
+}
+
+/// The `key=value` form, which parses back to the same settings except the password (shown as `<redacted>`) and
+/// the settings that are not connection parameters (`max_row_bytes`, `cancel_timeout`).
+impl fmt::Display for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        if !self.hosts.is_empty() {
+            let hosts: Vec<String> = self.hosts.iter().map(Host::to_string).collect();
+            pairs.push(("host", hosts.join(",")));
+        }
+        if !self.ports.is_empty() {
+            let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
+            pairs.push(("port", ports.join(",")));
+        }
+        let strings = [
+            ("user", &self.user),
+            ("dbname", &self.dbname),
+            ("application_name", &self.application_name),
+            ("fallback_application_name", &self.fallback_application_name),
+            ("options", &self.options),
+        ];
+        for (key, value) in strings {
+            if let Some(value) = value {
+                pairs.push((key, value.clone()));
+            }
+        }
+        if self.password.is_some() {
+            pairs.push(("password", REDACTED.to_owned()));
+        }
+        if let Some(timeout) = self.connect_timeout {
+            let secs = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
+            pairs.push(("connect_timeout", secs.to_string()));
+        }
+        if let Some(mode) = self.ssl_mode {
+            pairs.push(("sslmode", mode.as_str().to_owned()));
+        }
+        if let Some(passfile) = &self.passfile {
+            pairs.push(("passfile", passfile.display().to_string()));
+        }
+        for (i, (key, value)) in pairs.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{key}=")?;
+            write_value(f, value)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_value(f: &mut fmt::Formatter<'_>, value: &str) -> fmt::Result {
+    let needs_quotes = value.is_empty() || value.chars().any(|c| is_space(c) || c == '\'' || c == '\\');
+    if !needs_quotes {
+        return f.write_str(value);
+    }
+    f.write_str("'")?;
+    for c in value.chars() {
+        if c == '\'' || c == '\\' {
+            f.write_str("\\")?;
+        }
+        write!(f, "{c}")?;
+    }
+    f.write_str("'")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::parse::parse;
+    use super::*;
+    use crate::config::SslMode;
+
+    #[test]
+    fn debug_and_display_redact_the_password() {
+        let c = parse("postgresql://app:hunter2@db/shop").unwrap();
+        let debug = format!("{c:?}");
+        let display = c.to_string();
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(!display.contains("hunter2"), "{display}");
+        assert!(debug.contains("<redacted>"), "{debug}");
+        assert!(display.contains("password=<redacted>"), "{display}");
+        let alternate = format!("{c:#?}");
+        assert!(!alternate.contains("hunter2"));
+
+        let no_password = Config::new().user("u");
+        assert!(!no_password.to_string().contains("password"));
+        assert!(format!("{no_password:?}").contains("password: None"));
+    }
+
+    #[test]
+    fn display_round_trips() {
+        let c = Config::new()
+            .host("db1")
+            .host("/run/my sockets")
+            .host("::1")
+            .port(5433)
+            .port(5434)
+            .port(5435)
+            .user("o'brien")
+            .dbname("back\\slash db")
+            .application_name("")
+            .options("-c search_path=app")
+            .connect_timeout(Duration::from_secs(7))
+            .ssl_mode(SslMode::Allow)
+            .passfile("/etc/pg pass");
+        let mut with_empty_app = c.clone();
+        with_empty_app.application_name = None; // an empty value parses back as unset
+        let display = c.to_string();
+        let reparsed = parse(&display).unwrap();
+        assert!(reparsed == with_empty_app, "{display}\n{reparsed:?}");
+
+        let uri = parse("postgresql://u@[::1]:6000,h2:6001/db?application_name=x&connect_timeout=0").unwrap();
+        assert!(parse(&uri.to_string()).unwrap() == uri, "{uri}");
+
+        assert_eq!(Config::new().to_string(), "");
+        // The password comes back as the placeholder, never the secret.
+        let reparsed = parse(&Config::new().password("pw").to_string()).unwrap();
+        assert_eq!(reparsed.password.as_deref(), Some("<redacted>"));
+    }
+}

@@ -1,0 +1,455 @@
+//! One authenticated connection and the state of the query on it.
+//!
+//! ```text
+//!            send             RowDescription           CommandComplete
+//!   Idle ───────────▶ Describing ───────────▶ Rows ──────────────────▶ Ending ──ReadyForQuery──▶ Idle
+//!    ▲                    │        ErrorResponse│ ◀─┐ DataRow              ▲
+//!    │                    └─────────────────────┼───┴──────────────────────┘
+//!    │                                          │
+//!    │   ReadyForQuery      abandon (drop): Describing, Rows ─▶ Draining { cancel: true }
+//!    └──────────────── Draining ◀─────────────  Ending          ─▶ Draining { cancel: false }
+//!
+//!   any state ── I/O error, protocol violation, FATAL then EOF ──▶ Broken (closed, never reused)
+//! ```
+//!
+//! Every transition happens in [`State::advance`]; the methods of [`Session`] only move bytes and report what
+//! the server sent as [`Event`]s. A session is reusable only when `Idle`.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::task::{Context, Poll, ready};
+
+use postgres_protocol::message::backend::Message;
+
+use super::cancel::CancelToken;
+use super::row::RawRow;
+use super::startup;
+use super::wire::{Incoming, Wire};
+use crate::config::Resolved;
+use crate::error::{DbError, Error};
+use crate::protocol::query as wire_query;
+
+/// Where a session stands with the server.
+#[derive(Debug)]
+pub(crate) enum State {
+    /// ReadyForQuery read: a query may be sent.
+    Idle,
+    /// A query was sent; its RowDescription has not arrived.
+    Describing,
+    /// The query's rows are arriving.
+    Rows,
+    /// The query ended (CommandComplete, or the server's error kept here until ReadyForQuery, so the session is
+    /// idle again by the time the caller sees it).
+    Ending(Option<Error>),
+    /// The caller gave up on the query: everything up to ReadyForQuery is skipped. `cancel`: the server may still
+    /// be producing rows, so a CancelRequest is due first.
+    Draining { cancel: bool },
+    /// Out of step with the server or disconnected: never reused.
+    Broken,
+}
+
+/// What happened, as far as the state machine is concerned.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// The client sent a query (Parse, Bind, Describe, Execute, Sync).
+    QuerySent,
+    /// RowDescription.
+    Described,
+    /// A DataRow.
+    Row,
+    /// CommandComplete, EmptyQueryResponse or PortalSuspended.
+    Completed,
+    /// An ErrorResponse during a query.
+    ServerError(Error),
+    /// ReadyForQuery.
+    Ready,
+    /// The caller stopped reading the query's results (a dropped stream, an oversized row).
+    Abandoned,
+    /// The CancelRequest of a draining query was delivered.
+    CancelSent,
+    /// An I/O error, a protocol violation or a timeout: the session cannot go on.
+    Failed(Error),
+}
+
+impl State {
+    /// Applies `event`; returns the error the caller must see now, if any: a server error kept until
+    /// ReadyForQuery, the error that broke the session, or the protocol violation that `event` is in this state.
+    pub(crate) fn advance(&mut self, event: Event) -> Option<Error> {
+        use State::*;
+        let previous = std::mem::replace(self, Broken);
+        let (next, report) = match (previous, event) {
+            // A FATAL error is followed by the server closing the socket: its message says why, the EOF does not.
+            (Ending(Some(pending)), Event::Failed(_)) => (Broken, Some(pending)),
+            (_, Event::Failed(error)) => (Broken, Some(error)),
+
+            (Idle, Event::QuerySent) => (Describing, None),
+            (Describing, Event::Described) => (Rows, None),
+            (Rows, Event::Row) => (Rows, None),
+            (Rows, Event::Completed) => (Ending(None), None),
+            (Describing | Rows, Event::ServerError(error)) => (Ending(Some(error)), None),
+            (Ending(pending), Event::ServerError(error)) => (Ending(pending.or(Some(error))), None),
+            (Ending(pending), Event::Ready) => (Idle, pending),
+
+            (Idle, Event::Abandoned) => (Idle, None),
+            (Describing | Rows, Event::Abandoned) => (Draining { cancel: true }, None),
+            (Ending(_), Event::Abandoned) => (Draining { cancel: false }, None),
+            (Draining { .. }, Event::CancelSent) => (Draining { cancel: false }, None),
+            (Draining { .. }, Event::Ready) => (Idle, None),
+            // What the abandoned query still sends, its cancellation error included, is skipped.
+            (
+                Draining { cancel },
+                Event::Abandoned | Event::Described | Event::Row | Event::Completed | Event::ServerError(_),
+            ) => (Draining { cancel }, None),
+            (Broken, Event::Abandoned) => (Broken, None),
+
+            (state, event) => {
+                let violation = Error::protocol(format!("{} while the session was {}", event.name(), state.name()));
+                (Broken, Some(violation))
+            }
+        };
+        *self = next;
+        report
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            State::Idle => "idle",
+            State::Describing => "waiting for a row description",
+            State::Rows => "reading rows",
+            State::Ending(_) => "waiting for ReadyForQuery",
+            State::Draining { .. } => "draining an abandoned query",
+            State::Broken => "broken",
+        }
+    }
+}
+
+impl Event {
+    fn name(&self) -> &'static str {
+        match self {
+            Event::QuerySent => "a query was sent",
+            Event::Described => "a RowDescription arrived",
+            Event::Row => "a DataRow arrived",
+            Event::Completed => "a CommandComplete arrived",
+            Event::ServerError(_) => "an ErrorResponse arrived",
+            Event::Ready => "a ReadyForQuery arrived",
+            Event::Abandoned => "the query was abandoned",
+            Event::CancelSent => "a cancel was sent",
+            Event::Failed(_) => "the session failed",
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How the server described a query's one column.
+#[derive(Debug)]
+pub(crate) enum Described {
+    /// `json` or `jsonb`: rows follow.
+    Json,
+    /// Another type (named as the server names it, or by OID); the query runs on until abandoned.
+    NotJson(String),
+    /// The server refused the query; the session is idle again.
+    Refused(Error),
+}
+
+/// What [`Session::poll_row`] found.
+#[derive(Debug)]
+pub(crate) enum Next<R> {
+    /// A row, as the decoder made it.
+    Row(R),
+    /// A row above `max_row_bytes`: the query is abandoned (its bytes are skipped, never buffered).
+    Oversized { size: usize, limit: usize },
+    /// The query ended and the session is idle.
+    End,
+}
+
+/// An authenticated connection that runs one query at a time.
+pub(crate) struct Session {
+    wire: Wire,
+    cancel: Option<CancelToken>,
+    state: State,
+}
+
+impl Session {
+    /// Connects to the first host that answers and authenticates.
+    pub(crate) async fn connect(config: &Resolved) -> Result<Session, Error> {
+        let opened = startup::open(config).await?;
+        Ok(Session { wire: opened.wire, cancel: opened.cancel, state: State::Idle })
+    }
+
+    pub(crate) fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub(crate) fn is_idle(&self) -> bool {
+        matches!(self.state, State::Idle)
+    }
+
+    /// Records an event that came from outside the session's own reads (a timeout, a cancel that failed).
+    pub(crate) fn fail(&mut self, error: Error) -> Error {
+        self.state.advance(Event::Failed(error)).unwrap_or_else(|| Error::protocol("the session failed"))
+    }
+
+    /// Sends a query and reads up to its row description.
+    ///
+    /// Parameters are in the text format with unspecified types; the server infers them.
+    pub(crate) async fn start<'p>(
+        &mut self,
+        sql: &str,
+        params: impl ExactSizeIterator<Item = Option<&'p [u8]>>,
+    ) -> Result<Described, Error> {
+        if !self.is_idle() {
+            return Err(Error::protocol(format!("a query was started while the session was {}", self.state)));
+        }
+        if let Err(error) = wire_query::encode(sql, params, self.wire.write_buf()) {
+            // Nothing was sent: the session stays idle.
+            self.wire.write_buf().clear();
+            return Err(error);
+        }
+        self.report(Event::QuerySent)?;
+        if let Err(error) = self.wire.flush().await {
+            return Err(self.fail(error));
+        }
+        loop {
+            match self.next_message().await? {
+                Message::ParseComplete | Message::BindComplete => {}
+                Message::RowDescription(body) => {
+                    self.report(Event::Described)?;
+                    return match wire_query::check_json_column(&body) {
+                        Ok(Ok(())) => Ok(Described::Json),
+                        Ok(Err(type_name)) => Ok(Described::NotJson(type_name)),
+                        Err(error) => Err(self.fail(error)),
+                    };
+                }
+                Message::ErrorResponse(body) => {
+                    let error = self.db_error(&body)?;
+                    self.report(Event::ServerError(error))?;
+                }
+                Message::ReadyForQuery(_) => {
+                    // The error this answers (`Ending`) is handed back; any other state is a violation.
+                    return match self.state.advance(Event::Ready) {
+                        Some(error) if self.is_idle() => Ok(Described::Refused(error)),
+                        Some(error) => Err(error),
+                        None => Err(self.fail(Error::protocol("ReadyForQuery without a row description"))),
+                    };
+                }
+                _ => return Err(self.fail(Error::protocol("unexpected message before the row description"))),
+            }
+        }
+    }
+
+    /// The next row of the running query, decoded by `decode` straight from the read buffer.
+    ///
+    /// Reads from the socket only what the next row needs. Server errors end the query: they are returned once
+    /// the session is idle again.
+    pub(crate) fn poll_row<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        decode: impl FnOnce(RawRow<'_>) -> R,
+    ) -> Poll<Result<Next<R>, Error>> {
+        loop {
+            let incoming = match ready!(self.wire.poll_incoming(cx)) {
+                Ok(incoming) => incoming,
+                Err(error) => return Poll::Ready(Err(self.fail(error))),
+            };
+            match incoming {
+                Incoming::Row { total, value } => {
+                    self.report(Event::Row)?;
+                    let row = RawRow::new(&mut self.wire.read, total, value);
+                    if matches!(self.state, State::Rows) {
+                        return Poll::Ready(Ok(Next::Row(decode(row))));
+                    }
+                    // Draining: dropping the row skips it.
+                }
+                Incoming::Oversized { size } => {
+                    if matches!(self.state, State::Rows) {
+                        self.report(Event::Abandoned)?;
+                        return Poll::Ready(Ok(Next::Oversized { size, limit: self.wire.max_row_bytes() }));
+                    }
+                    self.report(Event::Row)?;
+                }
+                Incoming::Message(Message::ReadyForQuery(_)) => {
+                    self.report(Event::Ready)?;
+                    self.wire.shrink_if_large();
+                    return Poll::Ready(Ok(Next::End));
+                }
+                Incoming::Message(message) => self.on_message(message)?,
+            }
+        }
+    }
+
+    /// Gives up on the running query, if any: the rest is skipped by [`drain`](Self::drain).
+    pub(crate) fn abandon(&mut self) {
+        self.state.advance(Event::Abandoned);
+    }
+
+    /// Finishes an abandoned query: cancels it if the server may still be producing rows, then reads up to
+    /// ReadyForQuery. Waits as long as the server takes: callers bound it.
+    pub(crate) async fn drain(&mut self) -> Result<(), Error> {
+        self.abandon();
+        if let State::Draining { cancel: true } = self.state {
+            if let Some(token) = &self.cancel {
+                if let Err(error) = token.send().await {
+                    return Err(self.fail(error));
+                }
+            }
+            self.report(Event::CancelSent)?;
+        }
+        while !self.is_idle() {
+            match poll_fn(|cx| self.wire.poll_incoming(cx)).await {
+                Ok(Incoming::Row { total, value }) => {
+                    drop(RawRow::new(&mut self.wire.read, total, value));
+                    self.report(Event::Row)?;
+                }
+                Ok(Incoming::Oversized { .. }) => self.report(Event::Row)?,
+                Ok(Incoming::Message(Message::ReadyForQuery(_))) => self.report(Event::Ready)?,
+                Ok(Incoming::Message(message)) => self.on_message(message)?,
+                Err(error) => return Err(self.fail(error)),
+            }
+        }
+        self.wire.shrink_if_large();
+        Ok(())
+    }
+
+    /// Messages of a running query other than rows and ReadyForQuery.
+    fn on_message(&mut self, message: Message) -> Result<(), Error> {
+        match message {
+            Message::CommandComplete(_) | Message::EmptyQueryResponse | Message::PortalSuspended => {
+                self.report(Event::Completed)
+            }
+            Message::ErrorResponse(body) => {
+                let error = self.db_error(&body)?;
+                self.report(Event::ServerError(error))
+            }
+            Message::RowDescription(_) => self.report(Event::Described),
+            _ => Err(self.fail(Error::protocol(format!("unexpected message while the session was {}", self.state)))),
+        }
+    }
+
+    fn db_error(&mut self, body: &postgres_protocol::message::backend::ErrorResponseBody) -> Result<Error, Error> {
+        match DbError::from_fields(body.fields()) {
+            Ok(db) => Ok(db.into()),
+            Err(error) => Err(self.fail(error)),
+        }
+    }
+
+    /// Applies an event; what it reports ends the caller's operation.
+    fn report(&mut self, event: Event) -> Result<(), Error> {
+        match self.state.advance(event) {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    async fn next_message(&mut self) -> Result<Message, Error> {
+        match poll_fn(|cx| self.wire.poll_incoming(cx)).await {
+            Ok(Incoming::Message(message)) => Ok(message),
+            Ok(Incoming::Row { .. } | Incoming::Oversized { .. }) => {
+                Err(self.fail(Error::protocol("a DataRow arrived before the row description")))
+            }
+            Err(error) => Err(self.fail(error)),
+        }
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session").field("state", &self.state).field("cancel", &self.cancel).finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server_error() -> Event {
+        Event::ServerError(Error::protocol("stand-in for a server error"))
+    }
+
+    /// Runs `events` from `start`; returns the final state's name and what each event reported.
+    fn run(start: State, events: Vec<Event>) -> (&'static str, Vec<bool>) {
+        let mut state = start;
+        let reports = events.into_iter().map(|event| state.advance(event).is_some()).collect();
+        (state.name(), reports)
+    }
+
+    #[test]
+    fn a_query_runs_from_idle_back_to_idle() {
+        let events = vec![Event::QuerySent, Event::Described, Event::Row, Event::Row, Event::Completed, Event::Ready];
+        assert_eq!(run(State::Idle, events), ("idle", vec![false; 6]));
+    }
+
+    #[test]
+    fn a_server_error_is_reported_at_ready_for_query() {
+        let (end, reports) = run(State::Idle, vec![Event::QuerySent, Event::Described, server_error(), Event::Ready]);
+        assert_eq!((end, reports), ("idle", vec![false, false, false, true]));
+        let (end, reports) = run(State::Idle, vec![Event::QuerySent, server_error(), Event::Ready]);
+        assert_eq!((end, reports), ("idle", vec![false, false, true]));
+    }
+
+    #[test]
+    fn a_fatal_error_is_reported_instead_of_the_eof_that_follows() {
+        let mut state = State::Describing;
+        assert!(state.advance(Event::ServerError(Error::protocol("FATAL"))).is_none());
+        let reported = state.advance(Event::Failed(Error::protocol("EOF")));
+        assert!(matches!(reported, Some(Error::Protocol(m)) if m == "FATAL"));
+        assert!(matches!(state, State::Broken));
+    }
+
+    #[test]
+    fn abandoning_in_each_state() {
+        let cases: Vec<(State, &str)> = vec![
+            (State::Idle, "idle"),
+            (State::Describing, "draining an abandoned query"),
+            (State::Rows, "draining an abandoned query"),
+            (State::Ending(None), "draining an abandoned query"),
+            (State::Ending(Some(Error::protocol("kept"))), "draining an abandoned query"),
+            (State::Draining { cancel: true }, "draining an abandoned query"),
+            (State::Broken, "broken"),
+        ];
+        for (state, expected) in cases {
+            let before = state.name();
+            let mut state = state;
+            let cancel_due = matches!(state, State::Describing | State::Rows);
+            assert!(state.advance(Event::Abandoned).is_none(), "abandoning must not report ({before})");
+            assert_eq!(state.name(), expected, "abandoned while {before}");
+            if let State::Draining { cancel } = state {
+                assert_eq!(cancel, cancel_due || before == "draining an abandoned query", "{before}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_drained_query_ends_idle_whatever_it_still_sends() {
+        let events = vec![Event::Row, server_error(), Event::Completed, Event::CancelSent, Event::Ready];
+        assert_eq!(run(State::Draining { cancel: true }, events), ("idle", vec![false; 5]));
+    }
+
+    #[test]
+    fn out_of_order_messages_break_the_session() {
+        for (state, event) in [
+            (State::Idle, Event::Row),
+            (State::Idle, Event::Ready),
+            (State::Describing, Event::Row),
+            (State::Describing, Event::Ready),
+            (State::Rows, Event::Described),
+            (State::Ending(None), Event::Row),
+            (State::Broken, Event::QuerySent),
+        ] {
+            let before = state.name();
+            let (end, reports) = run(state, vec![event]);
+            assert_eq!((end, reports), ("broken", vec![true]), "from {before}");
+        }
+    }
+
+    #[test]
+    fn failures_break_every_state() {
+        for state in [State::Idle, State::Rows, State::Draining { cancel: false }, State::Broken] {
+            assert_eq!(run(state, vec![Event::Failed(Error::protocol("io"))]), ("broken", vec![true]));
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! The framed byte stream of one connection: a transport, a read buffer and a write buffer.
+//!
+//! Reading is poll-based and pull-driven: bytes are read from the socket only when the layer above asks for the
+//! next message, so a slow consumer leaves them in the kernel and TCP flow control makes the server wait.
+//! Messages the server may send at any time (notices, parameter changes, notifications) are dealt with here.
+
+use std::future::poll_fn;
+use std::ops::Range;
+use std::task::{Context, Poll, ready};
+
+use bytes::{Buf, BytesMut};
+use postgres_protocol::message::backend::Message;
+use tokio::io::AsyncWriteExt;
+
+use super::transport::Transport;
+use crate::error::{DbError, Error};
+use crate::protocol::auth;
+use crate::protocol::frame::{self, DATA_ROW, Header};
+
+/// The next thing the server sent, after notices and parameter changes have been dealt with.
+pub(crate) enum Incoming {
+    /// A complete DataRow of `total` bytes, checked to hold one column, sits at the front of the read buffer;
+    /// `value` is where the column's value is in it (`None` for SQL NULL).
+    Row { total: usize, value: Option<Range<usize>> },
+    /// A DataRow whose value is above `max_row_bytes` (`size`); its bytes are discarded as they arrive.
+    Oversized { size: usize },
+    /// Any other message, already consumed from the buffer.
+    Message(Message),
+}
+
+/// Bytes read from the socket at once when the buffer runs dry.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Below this much spare room the buffer is grown before reading, so reads stay large.
+const MIN_READ: usize = 8 * 1024;
+
+/// A read buffer grown above this (by a large row) is replaced by a small one as soon as the large message is
+/// gone, so one outsized row does not stay resident for the connection's whole life.
+const SHRINK_ABOVE: usize = 1024 * 1024;
+
+/// Bytes of a one-column DataRow besides the value: tag, length, column count, value length.
+pub(crate) const DATA_ROW_OVERHEAD: usize = 1 + 4 + 2 + 4;
+
+pub(crate) struct Wire {
+    io: Transport,
+    pub(crate) read: BytesMut,
+    write: BytesMut,
+    /// Bytes of an oversized row still to discard.
+    skip: usize,
+    /// The largest message accepted; lower before authentication completes.
+    max_message: usize,
+    max_row_bytes: usize,
+}
+
+impl Wire {
+    pub(crate) fn new(io: Transport, max_row_bytes: usize) -> Wire {
+        Wire {
+            io,
+            read: BytesMut::with_capacity(READ_CHUNK),
+            write: BytesMut::with_capacity(1024),
+            skip: 0,
+            max_message: auth::MAX_STARTUP_MESSAGE,
+            max_row_bytes,
+        }
+    }
+
+    /// Authentication is over: from now on messages may be as large as a row.
+    pub(crate) fn authenticated(&mut self) {
+        self.max_message = self.max_row_bytes.saturating_add(DATA_ROW_OVERHEAD).max(auth::MAX_STARTUP_MESSAGE);
+    }
+
+    pub(crate) fn max_row_bytes(&self) -> usize {
+        self.max_row_bytes
+    }
+
+    /// The buffer queries are encoded into; [`Wire::flush`] sends it.
+    pub(crate) fn write_buf(&mut self) -> &mut BytesMut {
+        &mut self.write
+    }
+
+    /// Sends everything in the write buffer.
+    pub(crate) async fn flush(&mut self) -> Result<(), Error> {
+        let result = self.io.write_all(&self.write).await;
+        self.write.clear();
+        result.map_err(Error::lost)
+    }
+
+    /// The next message other than a DataRow (rows are skipped), waiting for it.
+    pub(crate) async fn next_message(&mut self) -> Result<Message, Error> {
+        loop {
+            match poll_fn(|cx| self.poll_incoming(cx)).await? {
+                Incoming::Message(message) => return Ok(message),
+                Incoming::Row { total, .. } => self.read.advance(total),
+                Incoming::Oversized { .. } => {}
+            }
+        }
+    }
+
+    /// Reads until the next message that the query layer must see.
+    pub(crate) fn poll_incoming(&mut self, cx: &mut Context<'_>) -> Poll<Result<Incoming, Error>> {
+        loop {
+            if self.skip > 0 {
+                let n = self.skip.min(self.read.len());
+                self.read.advance(n);
+                self.skip -= n;
+                if self.skip > 0 {
+                    ready!(self.poll_fill(cx, self.skip.min(READ_CHUNK)))?;
+                }
+                continue;
+            }
+            if let Some(Header { tag, total }) = frame::header(&self.read)? {
+                if tag == DATA_ROW && total.saturating_sub(DATA_ROW_OVERHEAD) > self.max_row_bytes {
+                    self.skip = total;
+                    return Poll::Ready(Ok(Incoming::Oversized { size: total - DATA_ROW_OVERHEAD }));
+                }
+                if total > self.max_message {
+                    return Poll::Ready(Err(Error::protocol(format!(
+                        "message `{}` of {total} bytes exceeds the {} byte limit",
+                        tag.escape_ascii(),
+                        self.max_message
+                    ))));
+                }
+                if self.read.len() >= total {
+                    if tag == DATA_ROW {
+                        let value = frame::single_column(&self.read[..total])?;
+                        return Poll::Ready(Ok(Incoming::Row { total, value }));
+                    }
+                    let message = Message::parse(&mut self.read)
+                        .map_err(|e| Error::protocol(format!("malformed `{}` message: {e}", tag.escape_ascii())))?
+                        .ok_or_else(|| Error::protocol("message vanished from the buffer"))?;
+                    if let Some(message) = self.handle_async(message)? {
+                        return Poll::Ready(Ok(Incoming::Message(message)));
+                    }
+                    continue;
+                }
+                let missing = total - self.read.len();
+                ready!(self.poll_fill(cx, missing))?;
+            } else {
+                ready!(self.poll_fill(cx, frame::HEADER_LEN))?;
+            }
+        }
+    }
+
+    /// Messages the server may send at any time; returns the message if it is not one of them.
+    fn handle_async(&mut self, message: Message) -> Result<Option<Message>, Error> {
+        match message {
+            Message::NoticeResponse(body) => {
+                let notice = DbError::from_fields(body.fields())?;
+                tracing::info!(
+                    target: "fraiseql_wire::notice",
+                    severity = %notice.severity,
+                    code = %notice.code,
+                    detail = notice.detail.as_deref(),
+                    hint = notice.hint.as_deref(),
+                    "{}",
+                    notice.message
+                );
+                Ok(None)
+            }
+            Message::ParameterStatus(body) => {
+                let name = body.name().map_err(|e| Error::protocol(format!("malformed ParameterStatus: {e}")))?;
+                let value = body.value().map_err(|e| Error::protocol(format!("malformed ParameterStatus: {e}")))?;
+                if name == "client_encoding" && !value.eq_ignore_ascii_case("UTF8") {
+                    return Err(Error::EncodingChanged(value.to_owned()));
+                }
+                tracing::trace!(name, value, "server parameter");
+                Ok(None)
+            }
+            Message::NotificationResponse(body) => {
+                tracing::debug!(
+                    channel = body.channel().unwrap_or("<invalid>"),
+                    process_id = body.process_id(),
+                    "notification ignored by a streaming connection"
+                );
+                Ok(None)
+            }
+            other => Ok(Some(other)),
+        }
+    }
+
+    /// Reads at least once from the socket, growing the buffer so that `wanted` more bytes fit.
+    fn poll_fill(&mut self, cx: &mut Context<'_>, wanted: usize) -> Poll<Result<(), Error>> {
+        if wanted < READ_CHUNK {
+            self.shrink_if_large();
+        }
+        // Grow only when the spare room is short: reserving on every read would move the unread tail (or, while
+        // raw rows still share the buffer, allocate a new one) far more often than needed.
+        let spare = self.read.capacity() - self.read.len();
+        if spare < wanted.max(MIN_READ) {
+            self.read.reserve(wanted.max(READ_CHUNK));
+        }
+        let n = ready!(tokio_util::io::poll_read_buf(std::pin::Pin::new(&mut self.io), cx, &mut self.read))
+            .map_err(Error::lost)?;
+        if n == 0 {
+            return Poll::Ready(Err(Error::lost(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the server closed the connection",
+            ))));
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Replaces a read buffer grown by a large message with a small one once what is left in it is small: the
+    /// few bytes move, the large allocation goes (once raw rows that still share it are dropped).
+    pub(crate) fn shrink_if_large(&mut self) {
+        if self.read.capacity() > SHRINK_ABOVE && self.read.len() < READ_CHUNK {
+            let mut small = BytesMut::with_capacity(READ_CHUNK);
+            small.extend_from_slice(&self.read);
+            self.read = small;
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! What typed entities add to [`Query`]: filters and sort keys from field handles, and keyset pagination.
+
+use super::{Entity, Filter, IntoOrderKeys, OrderKey};
+use crate::query::Query;
+use crate::sql::keyset_after;
+
+impl<E: Entity> Query<E> {
+    /// Adds a typed condition, built from the entity's field handles:
+    /// `.filter(|p| p.status.eq("active").and(p.priority.gte(3)))`.
+    ///
+    /// Several calls combine with `AND`.
+    pub fn filter(self, build: impl FnOnce(&E::Fields) -> Filter<E>) -> Self {
+        let filter = build(&E::fields());
+        self.filter_by(filter)
+    }
+
+    /// Adds a condition built elsewhere (see [`Entity::fields`]).
+    pub fn filter_by(self, filter: Filter<E>) -> Self {
+        self.push_filter(filter.node)
+    }
+
+    /// Adds sort keys: `.order_by(|p| p.priority.desc())`, or several at once as a tuple, an array or a `Vec`.
+    pub fn order_by<K: IntoOrderKeys<E>>(self, build: impl FnOnce(&E::Fields) -> K) -> Self {
+        let keys = build(&E::fields()).into_order_keys();
+        self.push_keys(keys.into_iter().map(OrderKey::into_parts).collect())
+    }
+
+    /// Keyset pagination: only the rows after `row` in the current `order_by` order.
+    ///
+    /// The order keys must end with a unique key (a `#[entity(column = …)]` field or one marked
+    /// `#[entity(order_key)]`). The condition is the lexicographic expansion `a > $1 OR (a = $1 AND b > $2)`
+    /// (never an `AND` of comparisons, which would skip rows); `Option` keys follow PostgreSQL's placement of
+    /// NULLs, so rows with a null key are neither skipped nor repeated, and a null key in `row` is a position like
+    /// any other. Each key compares in the type its field decodes as (`f64` as `float8`), so `row`'s values are
+    /// exactly the server's.
+    pub fn after(self, row: &E) -> Self {
+        let (keys, values): (Vec<_>, Vec<_>) = self.keys().iter().map(|(key, value)| (key.clone(), value(row))).unzip();
+        self.map_select(|select| {
+            select.filter(keyset_after(&keys, values)?);
+            Ok(())
+        })
+    }
+}

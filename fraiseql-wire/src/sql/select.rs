@@ -1,0 +1,175 @@
+//! A query as a value: which relation, which rows, in which order; rendered to a [`Statement`] in one place.
+
+use super::{Expr, Node, Param, Relation, Statement, ToParam};
+use crate::error::BuildError;
+
+/// `SELECT "data" FROM <relation> WHERE … ORDER BY … LIMIT … OFFSET …`, before rendering.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Select {
+    relation: Relation,
+    /// Combined with `AND`, each in parentheses.
+    filters: Vec<Node>,
+    order: Vec<Expr>,
+    limit: Option<u64>,
+    offset: Option<u64>,
+}
+
+/// What a rendered statement returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// Each row's `data`.
+    Rows,
+    /// One row: the number of rows `Rows` would return, as JSON.
+    Count,
+}
+
+impl Select {
+    pub(crate) fn new(relation: Relation) -> Select {
+        Select { relation, filters: Vec::new(), order: Vec::new(), limit: None, offset: None }
+    }
+
+    pub(crate) fn relation(&self) -> &Relation {
+        &self.relation
+    }
+
+    pub(crate) fn filter(&mut self, condition: Node) {
+        self.filters.push(condition);
+    }
+
+    pub(crate) fn order_by(&mut self, key: Expr) {
+        self.order.push(key);
+    }
+
+    pub(crate) fn limit(&self) -> Option<u64> {
+        self.limit
+    }
+
+    pub(crate) fn set_limit(&mut self, limit: u64) {
+        self.limit = Some(limit);
+    }
+
+    pub(crate) fn set_offset(&mut self, offset: u64) {
+        self.offset = Some(offset);
+    }
+
+    /// The statement for `form`, its placeholders numbered in the order their values are bound.
+    pub(crate) fn render(&self, form: Form) -> Result<Statement, BuildError> {
+        let mut params = Vec::new();
+        match form {
+            Form::Rows => {
+                let mut sql = String::new();
+                let data_column = self.write_rows(&mut sql, &mut params)?;
+                Ok(Statement::new(sql, params).with_data_column(data_column))
+            }
+            // The window depends on the order, so a limited query is counted as a subquery.
+            Form::Count if self.limit.is_some() || self.offset.is_some() => {
+                let mut sql = format!("{COUNT} FROM (");
+                let data_column = self.write_rows(&mut sql, &mut params)?;
+                sql.push_str(") AS counted");
+                Ok(Statement::new(sql, params).with_data_column(data_column))
+            }
+            // Without a window the order is irrelevant, and an aggregate cannot be ordered by a row's columns.
+            Form::Count => {
+                let mut sql = format!("{COUNT} FROM ");
+                self.write_from_where(&mut sql, &mut params)?;
+                Ok(Statement::new(sql, params))
+            }
+        }
+    }
+
+    /// Writes the rows query; returns the 1-based character position of its `"data"`, where the server points
+    /// when the relation has no such column.
+    fn write_rows(&self, sql: &mut String, params: &mut Vec<Param>) -> Result<usize, BuildError> {
+        sql.push_str("SELECT ");
+        let data_column = sql.chars().count() + 1;
+        sql.push_str("\"data\" FROM ");
+        self.write_from_where(sql, params)?;
+        for (i, key) in self.order.iter().enumerate() {
+            sql.push_str(if i == 0 { " ORDER BY " } else { ", " });
+            key.write(sql, params);
+        }
+        for (keyword, value) in [(" LIMIT $", self.limit), (" OFFSET $", self.offset)] {
+            if let Some(n) = value {
+                params.push(n.to_param());
+                sql.push_str(keyword);
+                sql.push_str(&params.len().to_string());
+            }
+        }
+        Ok(data_column)
+    }
+
+    fn write_from_where(&self, sql: &mut String, params: &mut Vec<Param>) -> Result<(), BuildError> {
+        sql.push_str(&self.relation.quoted);
+        for (i, filter) in self.filters.iter().enumerate() {
+            sql.push_str(if i == 0 { " WHERE (" } else { " AND (" });
+            filter.write(sql, params)?;
+            sql.push(')');
+        }
+        Ok(())
+    }
+}
+
+const COUNT: &str = "SELECT to_json(count(*))";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::parse_fragment;
+
+    fn select(relation: &str) -> Select {
+        Select::new(Relation::parse(relation).unwrap())
+    }
+
+    fn fragment(sql: &str, params: &[&str]) -> Node {
+        let params: Vec<Param> = params.iter().map(|p| Param::text(*p)).collect();
+        Node::Expr(parse_fragment(sql, params.len()).unwrap().with_params(params))
+    }
+
+    #[test]
+    fn rows_with_everything() {
+        let mut s = select("app.v_project");
+        s.filter(fragment("a = $1", &["x"]));
+        s.filter(fragment("b = $1 OR c", &["y"]));
+        s.order_by(parse_fragment("data->>'name' DESC", 0).unwrap());
+        s.set_limit(10);
+        s.set_offset(20);
+        let statement = s.render(Form::Rows).unwrap();
+        assert_eq!(
+            statement.sql,
+            "SELECT \"data\" FROM \"app\".\"v_project\" WHERE (a = $1) AND (b = $2 OR c) \
+             ORDER BY data->>'name' DESC LIMIT $3 OFFSET $4"
+        );
+        assert_eq!(statement.params.len(), 4);
+        assert_eq!(statement.params[2].as_str(), Some("10"));
+        assert_eq!(statement.data_column, Some(8));
+    }
+
+    #[test]
+    fn the_data_column_position_is_where_the_server_counts_it() {
+        for form in [Form::Rows, Form::Count] {
+            let mut s = select("\"Übersicht ünd\"");
+            s.set_limit(1);
+            let statement = s.render(form).unwrap();
+            let position = statement.data_column.expect("a rows subquery");
+            let chars: Vec<char> = statement.sql.chars().collect();
+            let at: String = chars[position as usize - 1..][..6].iter().collect();
+            assert_eq!(at, "\"data\"", "{}", statement.sql);
+        }
+    }
+
+    #[test]
+    fn count_drops_the_order_unless_a_window_needs_it() {
+        let mut s = select("v");
+        s.filter(fragment("a = $1", &["x"]));
+        s.order_by(parse_fragment("b", 0).unwrap());
+        let unwindowed = s.render(Form::Count).unwrap();
+        assert_eq!(unwindowed.sql, "SELECT to_json(count(*)) FROM \"v\" WHERE (a = $1)");
+        assert_eq!(unwindowed.data_column, None);
+        s.set_offset(3);
+        let windowed = s.render(Form::Count).unwrap();
+        assert_eq!(
+            windowed.sql,
+            "SELECT to_json(count(*)) FROM (SELECT \"data\" FROM \"v\" WHERE (a = $1) ORDER BY b OFFSET $2) AS counted"
+        );
+    }
+}

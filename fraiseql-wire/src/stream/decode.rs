@@ -1,0 +1,155 @@
+//! Turning a row's JSON into what the caller asked for: raw bytes, or any `T: Deserialize`.
+
+use std::fmt::Write;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde_path_to_error::{Path, Segment};
+
+use crate::connection::RawRow;
+use crate::error::{Error, Result};
+
+/// Turns a row into an item; the second argument is the row's 1-based number, for errors.
+pub(crate) type Decoder<T> = fn(RawRow<'_>, u64) -> Result<T>;
+
+/// Paths deeper than this many segments are shortened in the middle in error messages.
+const MAX_PATH_SEGMENTS: usize = 12;
+
+/// Parses the row's JSON into `T`.
+pub(crate) fn json<T: DeserializeOwned>(row: RawRow<'_>, number: u64) -> Result<T> {
+    parse(row.json(), number)
+}
+
+/// The row's JSON text as received, checked to be UTF-8, without copying it.
+pub(crate) fn raw(row: RawRow<'_>, number: u64) -> Result<Bytes> {
+    if let Err(error) = std::str::from_utf8(row.json()) {
+        return Err(Error::InvalidUtf8 { row: number, valid_up_to: error.valid_up_to() });
+    }
+    Ok(row.into_json_bytes())
+}
+
+pub(crate) fn parse<T: DeserializeOwned>(json: &[u8], row: u64) -> Result<T> {
+    // The fast path tracks nothing; only a failing row pays for finding out why.
+    serde_json::from_slice(json).map_err(|error| explain::<T>(json, row, error))
+}
+
+/// Why `json` does not parse into `T`: bytes that are not UTF-8, or the JSON path where the value does not fit.
+#[cold]
+fn explain<T: DeserializeOwned>(json: &[u8], row: u64, first: serde_json::Error) -> Error {
+    // serde_json reports invalid UTF-8 inside a string as a bad code point; say what it is instead.
+    if let Err(error) = std::str::from_utf8(json) {
+        return Error::InvalidUtf8 { row, valid_up_to: error.valid_up_to() };
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+        Err(error) => {
+            let path = describe_path(error.path());
+            decode_error(row, path, error.into_inner())
+        }
+        // Only what follows the value can have failed (trailing characters).
+        Ok(_) => decode_error(row, ".".to_owned(), deserializer.end().err().unwrap_or(first)),
+    }
+}
+
+fn decode_error(row: u64, path: String, source: serde_json::Error) -> Error {
+    Error::Decode { row, path, message: without_position(&source), source: Box::new(source) }
+}
+
+/// serde_json's message without its ` at line 1 column 46`: a position inside the row's text, which says nothing
+/// about the caller's code (the path does).
+fn without_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    if error.line() == 0 {
+        return text;
+    }
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    match text.strip_suffix(&suffix) {
+        Some(message) => message.to_owned(),
+        None => text,
+    }
+}
+
+/// The path as serde_path_to_error writes it (`owner.tags[1]`, `.` for the document), with the middle of a very
+/// deep one replaced by `…` and the depth.
+fn describe_path(path: &Path) -> String {
+    let segments: Vec<&Segment> = path.iter().collect();
+    if segments.len() <= MAX_PATH_SEGMENTS {
+        return path.to_string();
+    }
+    let keep = MAX_PATH_SEGMENTS / 2;
+    let mut out = String::new();
+    write_segments(&mut out, &segments[..keep]);
+    out.push('…');
+    write_segments(&mut out, &segments[segments.len() - keep..]);
+    let _ = write!(out, " ({} levels deep)", segments.len());
+    out
+}
+
+fn write_segments(out: &mut String, segments: &[&Segment]) {
+    for segment in segments {
+        if !matches!(segment, Segment::Seq { .. }) && !out.is_empty() && !out.ends_with('…') {
+            out.push('.');
+        }
+        let _ = write!(out, "{segment}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Owned {
+        owner: Owner,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Owner {
+        email: String,
+    }
+
+    fn error<T: DeserializeOwned + std::fmt::Debug>(json: &[u8]) -> Error {
+        parse::<T>(json, 1532).expect_err("the JSON does not fit")
+    }
+
+    #[test]
+    fn the_message_names_the_row_and_path_and_no_text_position() {
+        let error = error::<Owned>(br#"{"owner": {"email": null}}"#);
+        let message = error.to_string();
+        assert!(message.starts_with("row 1532, at owner.email: invalid type: null, expected a string;"), "{message}");
+        assert!(!message.contains("line 1 column"), "{message}");
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported_as_such_in_every_mode() {
+        let latin1 = b"{\"owner\": {\"email\": \"caf\xe9\"}}";
+        assert!(matches!(error::<Owned>(latin1), Error::InvalidUtf8 { row: 1532, valid_up_to: 24 }));
+        assert!(matches!(error::<serde_json::Value>(latin1), Error::InvalidUtf8 { row: 1532, .. }));
+    }
+
+    /// Arrays nested to any depth.
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Level(Vec<Level>);
+
+    #[test]
+    fn deep_paths_are_shortened() {
+        let depth = 127;
+        let json = format!("{}\"x\"{}", "[".repeat(depth), "]".repeat(depth));
+        match error::<Level>(json.as_bytes()) {
+            Error::Decode { path, .. } => {
+                assert_eq!(path, "[0][0][0][0][0][0]…[0][0][0][0][0][0] (127 levels deep)");
+            }
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn trailing_characters_are_a_decode_error_at_the_document() {
+        assert!(matches!(error::<serde_json::Value>(b"{} x"), Error::Decode { ref path, .. } if path == "."));
+    }
+}

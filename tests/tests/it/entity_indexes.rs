@@ -1,0 +1,268 @@
+//! The SQL typed filters compile to is what indexes serve: with 100,000 rows, a GIN `jsonb_path_ops` index on
+//! `data` and expression btrees on `data->>'name'` and `(data->>'priority')::numeric`, `EXPLAIN` of the exact
+//! statement from `to_sql()`, with its parameters bound, must use those indexes. The numeric expression index
+//! serving both `priority.gt(…)` and `order_by(priority)` proves filters and ordering share one expression.
+
+use std::error::Error as StdError;
+
+use fraiseql_wire::{Client, Query, Statement};
+use fraiseql_wire_tests::{AuthUser, TestCluster, TestDatabase};
+use serde_json::{Value, json};
+use tokio_postgres::types::{FromSql, ToSql, Type};
+
+use crate::common::project::Project;
+
+const ROWS: i64 = 100_000;
+
+/// `t` with 100,000 documents, `v_project` over it, the three indexes, and fresh statistics.
+///
+/// Selectivity: tag `"x"` is on 10 rows (every 10,000th), names and priorities are unique (`priority = id`),
+/// teams repeat every 20 rows.
+async fn setup() -> (TestDatabase, Client) {
+    let db = TestCluster::shared().database().await;
+    db.execute(&format!(
+        "CREATE SCHEMA app;
+         CREATE TABLE app.t (id bigint PRIMARY KEY, data jsonb NOT NULL);
+         INSERT INTO app.t
+         SELECT i, jsonb_build_object(
+             'id', i,
+             'name', 'project ' || i,
+             'status', 'active',
+             'priority', i,
+             'done', false,
+             'tags', CASE WHEN i % 10000 = 0 THEN jsonb_build_array('x', 'y') ELSE jsonb_build_array('y', 't' || i % 50) END,
+             'owner', jsonb_build_object('team', 'team' || i % 20, 'address', jsonb_build_object('city', 'Bern')),
+             'slug', 'p' || i,
+             'createdAt', '2026-01-01')
+         FROM generate_series(1, {ROWS}) AS i;
+         CREATE VIEW app.v_project AS SELECT id, data FROM app.t;
+         CREATE INDEX t_data_gin ON app.t USING gin (data jsonb_path_ops);
+         CREATE INDEX t_name ON app.t ((data->>'name'));
+         CREATE INDEX t_priority ON app.t (((data->>'priority')::numeric));
+         ANALYZE app.t;"
+    ))
+    .await;
+    let client = match Client::connect(&db.url(AuthUser::Superuser)).await {
+        Ok(client) => client,
+        Err(e) => panic!("connecting: {e}"),
+    };
+    (db, client)
+}
+
+/// The `json` column `EXPLAIN (FORMAT JSON)` returns, as text.
+struct JsonText(String);
+
+impl<'a> FromSql<'a> for JsonText {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn StdError + Sync + Send>> {
+        Ok(JsonText(std::str::from_utf8(raw)?.to_owned()))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::JSON
+    }
+}
+
+/// A plan: one line per node, indented by depth, as the text format would name it
+/// (`Bitmap Index Scan on t_data_gin`, `Index Scan using t_priority on t`).
+struct Plan {
+    lines: Vec<String>,
+    statement: Statement,
+}
+
+impl Plan {
+    fn has(&self, node: &str) -> bool {
+        self.lines.iter().any(|line| line.trim_start().starts_with(node))
+    }
+
+    /// A `Sort` or `Incremental Sort` anywhere in the plan.
+    fn sorts(&self) -> bool {
+        self.lines.iter().any(|line| line.ends_with("Sort"))
+    }
+
+    fn uses_index(&self, index: &str) -> bool {
+        self.lines
+            .iter()
+            .any(|line| line.contains(&format!(" on {index}")) || line.contains(&format!(" using {index} ")))
+    }
+}
+
+impl std::fmt::Display for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{}", self.statement.sql)?;
+        for (i, param) in self.statement.params.iter().enumerate() {
+            writeln!(f, "  ${} = {param}", i + 1)?;
+        }
+        for line in &self.lines {
+            writeln!(f, "{line}")?;
+        }
+        Ok(())
+    }
+}
+
+fn plan_lines(node: &Value, depth: usize, out: &mut Vec<String>) {
+    let kind = node["Node Type"].as_str().unwrap_or("?");
+    let direction = match node["Scan Direction"].as_str() {
+        Some("Backward") => " Backward",
+        _ => "",
+    };
+    let mut line = format!("{}{kind}{direction}", "  ".repeat(depth));
+    match (node["Index Name"].as_str(), node["Relation Name"].as_str()) {
+        (Some(index), Some(relation)) => line.push_str(&format!(" using {index} on {relation}")),
+        (Some(index), None) => line.push_str(&format!(" on {index}")),
+        (None, Some(relation)) => line.push_str(&format!(" on {relation}")),
+        (None, None) => {}
+    }
+    out.push(line);
+    for child in node["Plans"].as_array().into_iter().flatten() {
+        plan_lines(child, depth + 1, out);
+    }
+}
+
+/// `EXPLAIN (FORMAT JSON)` of the statement `query` sends, its parameters bound as fraiseql-wire binds them: as
+/// text that the statement's casts interpret. (Integer parameters such as `LIMIT $n` are bound as integers,
+/// since PostgreSQL does not cast text to `bigint` there.)
+async fn explain(db: &TestDatabase, query: &Query<Project>) -> Plan {
+    let statement = query.to_sql().unwrap_or_else(|e| panic!("to_sql: {e}"));
+    let sql = format!("EXPLAIN (FORMAT JSON) {}", statement.sql);
+    let admin = db.admin();
+    let inferred = admin.prepare(&sql).await.unwrap_or_else(|e| panic!("preparing {sql}: {e}"));
+    let mut types = Vec::new();
+    let mut values: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
+    for (ty, param) in inferred.params().iter().zip(&statement.params) {
+        let text = param.as_str().unwrap_or_else(|| panic!("a NULL parameter in {sql}"));
+        if *ty == Type::INT8 {
+            types.push(Type::INT8);
+            values.push(Box::new(text.parse::<i64>().expect("an integer parameter")));
+        } else if *ty == Type::INT4 {
+            types.push(Type::INT4);
+            values.push(Box::new(text.parse::<i32>().expect("an integer parameter")));
+        } else {
+            types.push(Type::TEXT);
+            values.push(Box::new(text.to_owned()));
+        }
+    }
+    let prepared = admin.prepare_typed(&sql, &types).await.unwrap_or_else(|e| panic!("preparing {sql}: {e}"));
+    let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
+    let row = admin.query_one(&prepared, &params).await.unwrap_or_else(|e| panic!("running {sql}: {e}"));
+    let JsonText(text) = row.get(0);
+    let plan: Value = serde_json::from_str(&text).expect("EXPLAIN returns JSON");
+    let mut lines = Vec::new();
+    plan_lines(&plan[0]["Plan"], 0, &mut lines);
+    let plan = Plan { lines, statement };
+    // Shown with `--nocapture`.
+    println!("{plan}");
+    plan
+}
+
+async fn ids(query: Query<Project>) -> Vec<i64> {
+    match query.fetch_all().await {
+        Ok(rows) => rows.iter().map(|p| p.id).collect(),
+        Err(e) => panic!("query failed: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn gin_index_serves_list_contains_and_matches() {
+    let (db, client) = setup().await;
+    let expected: Vec<i64> = (1..=10).map(|i| i * 10_000).collect();
+
+    let query = Project::query(&client).filter(|p| p.tags.contains("x"));
+    let plan = explain(&db, &query).await;
+    assert!(plan.has("Bitmap Index Scan") && plan.uses_index("t_data_gin"), "{plan}");
+    assert!(!plan.has("Seq Scan"), "{plan}");
+    assert_eq!(ids(query.order_by(|p| p.id.asc())).await, expected);
+
+    let query = Project::query(&client).filter(|p| p.tags.contains_all(["x", "y"]));
+    let plan = explain(&db, &query).await;
+    assert!(plan.has("Bitmap Index Scan") && plan.uses_index("t_data_gin"), "{plan}");
+    assert_eq!(ids(query.order_by(|p| p.id.asc())).await, expected);
+
+    let query =
+        Project::query(&client).filter(|p| p.matches(&json!({"name": "project 777", "owner": {"team": "team17"}})));
+    let plan = explain(&db, &query).await;
+    assert!(plan.has("Bitmap Index Scan") && plan.uses_index("t_data_gin"), "{plan}");
+    assert_eq!(ids(query).await, [777]);
+
+    let query =
+        Project::query(&client).filter(|p| p.owner.contains(&json!({"team": "team3"})).and(p.tags.contains("x")));
+    let plan = explain(&db, &query).await;
+    assert!(plan.uses_index("t_data_gin"), "{plan}");
+    assert_eq!(ids(query).await, Vec::<i64>::new());
+}
+
+#[tokio::test]
+async fn expression_btree_serves_text_eq_and_prefix() {
+    let (db, client) = setup().await;
+
+    let query = Project::query(&client).filter(|p| p.name.eq("project 12345"));
+    let plan = explain(&db, &query).await;
+    assert!(plan.uses_index("t_name"), "{plan}");
+    assert!(!plan.has("Seq Scan"), "{plan}");
+    assert_eq!(ids(query).await, [12345]);
+
+    let query = Project::query(&client).filter(|p| p.name.in_list(["project 1", "project 99999"]));
+    let plan = explain(&db, &query).await;
+    assert!(plan.uses_index("t_name"), "{plan}");
+    assert_eq!(ids(query.order_by(|p| p.id.asc())).await, [1, 99999]);
+
+    // The C collation lets a plain btree serve a LIKE prefix; starts_with escapes its argument, and the
+    // planner still sees a fixed prefix.
+    let query = Project::query(&client).filter(|p| p.name.starts_with("project 9999"));
+    let plan = explain(&db, &query).await;
+    assert!(plan.uses_index("t_name"), "{plan}");
+    assert_eq!(
+        ids(query.order_by(|p| p.id.asc())).await,
+        [9999, 99990, 99991, 99992, 99993, 99994, 99995, 99996, 99997, 99998, 99999]
+    );
+
+    // Control: a suffix cannot use the btree, and the plan check notices.
+    let query = Project::query(&client).filter(|p| p.name.ends_with(" 4242"));
+    let plan = explain(&db, &query).await;
+    assert!(plan.has("Seq Scan") && !plan.uses_index("t_name"), "{plan}");
+    assert_eq!(ids(query).await, [4242]);
+}
+
+#[tokio::test]
+async fn numeric_expression_index_serves_filters_and_order_by() {
+    let (db, client) = setup().await;
+    let field = Project::fields().priority.sql();
+    assert_eq!(field, "(data->>'priority')::numeric", "the expression of the index");
+
+    let query = Project::query(&client).filter(|p| p.priority.gt(ROWS - 10));
+    let plan = explain(&db, &query).await;
+    assert!(plan.uses_index("t_priority"), "{plan}");
+    assert!(!plan.has("Seq Scan"), "{plan}");
+    assert_eq!(ids(query.order_by(|p| p.id.asc())).await, (ROWS - 9..=ROWS).collect::<Vec<_>>());
+
+    let query = Project::query(&client).filter(|p| p.priority.between(500, 504));
+    let plan = explain(&db, &query).await;
+    assert!(plan.uses_index("t_priority"), "{plan}");
+    assert_eq!(ids(query.order_by(|p| p.id.asc())).await, [500, 501, 502, 503, 504]);
+
+    // ORDER BY the same expression with a LIMIT: an index scan that returns rows in order, no Sort.
+    let query = Project::query(&client).order_by(|p| p.priority.asc()).limit(10);
+    let plan = explain(&db, &query).await;
+    assert!(plan.has("Limit") && plan.has("Index Scan") && plan.uses_index("t_priority"), "{plan}");
+    assert!(!plan.sorts(), "{plan}");
+    assert_eq!(ids(query).await, (1..=10).collect::<Vec<_>>());
+
+    let query = Project::query(&client).order_by(|p| p.priority.desc()).limit(10);
+    let plan = explain(&db, &query).await;
+    assert!(plan.has("Index Scan Backward") && plan.uses_index("t_priority"), "{plan}");
+    assert!(!plan.sorts(), "{plan}");
+    assert_eq!(ids(query).await, (ROWS - 9..=ROWS).rev().collect::<Vec<_>>());
+
+    // Filter and order on the one expression: one index scan does both.
+    let query = Project::query(&client).filter(|p| p.priority.gte(ROWS - 4)).order_by(|p| p.priority.asc()).limit(3);
+    let plan = explain(&db, &query).await;
+    assert!(plan.has("Index Scan") && plan.uses_index("t_priority") && !plan.sorts(), "{plan}");
+    assert_eq!(ids(query).await, [ROWS - 4, ROWS - 3, ROWS - 2]);
+
+    // A keyset page after row 50,000 in (priority, id) order: the same index finds the rows after the key
+    // (ties on priority would be ordered by an Incremental Sort on top of it).
+    let last = Project::query(&client).filter(|p| p.id.eq(50_000)).fetch_one().await.expect("row 50000");
+    let query = Project::query(&client).order_by(|p| (p.priority.asc(), p.id.asc())).after(&last).limit(5);
+    let plan = explain(&db, &query).await;
+    assert!(plan.uses_index("t_priority"), "{plan}");
+    assert_eq!(ids(query).await, [50_001, 50_002, 50_003, 50_004, 50_005]);
+}

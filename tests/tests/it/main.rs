@@ -1,0 +1,18 @@
+//! The integration suite: one binary, one module per area, all against real PostgreSQL clusters started by the
+//! harness (`fraiseql_wire_tests`). `tests/env.rs` is a binary of its own because it changes the process
+//! environment.
+
+mod common;
+
+mod cancel;
+mod connect;
+mod differential;
+mod entity_indexes;
+mod entity_operators;
+mod entity_uuid;
+mod errors;
+mod faults;
+mod harness;
+mod readme;
+mod sql_snapshots;
+mod stream;
