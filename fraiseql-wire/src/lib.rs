@@ -76,16 +76,16 @@
 
 // The layers, bottom up; each imports only those before it (`error` is shared by all):
 // protocol → config → connection → sql → executor → stream → query → entity → client.
-mod client;
+mod error;
+mod protocol;
 pub mod config;
 mod connection;
-pub mod entity;
-mod error;
-mod executor;
-mod protocol;
-mod query;
 mod sql;
+mod executor;
 mod stream;
+mod query;
+pub mod entity;
+mod client;
 
 pub use client::Client;
 pub use config::Config;

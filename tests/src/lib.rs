@@ -39,6 +39,7 @@ mod binaries;
 mod cleanup;
 mod conninfo;
 mod os;
+mod proxy;
 mod server;
 
 use std::fmt;
@@ -55,6 +56,7 @@ use std::time::{Duration, Instant};
 use tokio_postgres::NoTls;
 
 use crate::conninfo::Endpoint;
+pub use crate::proxy::Proxy;
 use crate::server::{LaunchError, Running, ServerSpec};
 
 /// Prefix of every panic message of this crate.
@@ -762,6 +764,18 @@ impl TestDatabase {
     /// and this database.
     pub fn socket_conninfo(&self, user: AuthUser) -> String {
         self.endpoint.socket_conninfo(user, &self.name)
+    }
+
+    /// The cluster's TCP port.
+    pub fn port(&self) -> u16 {
+        self.endpoint.port
+    }
+
+    /// libpq URI over TCP for `user` and this database, to `127.0.0.1:<port>` instead of the cluster's own port:
+    /// for a [`Proxy`] in front of the cluster.
+    pub fn url_via(&self, port: u16, user: AuthUser) -> String {
+        let via = Endpoint { host: "127.0.0.1".to_owned(), port, socket_dir: self.endpoint.socket_dir.clone() };
+        via.url(user, &self.name)
     }
 
     /// Superuser client connected to this database.

@@ -26,7 +26,9 @@ impl<E> fmt::Debug for Filter<E> {
         let mut params = Vec::new();
         match self.node.render(&mut params) {
             Ok(sql) => f.debug_struct("Filter").field("sql", &sql).field("params", &params).finish(),
-            Err(error) => f.debug_struct("Filter").field("error", &crate::Error::from(error).to_string()).finish(),
+            Err(error) => {
+                f.debug_struct("Filter").field("error", &crate::error::Error::from(error).to_string()).finish()
+            }
         }
     }
 }

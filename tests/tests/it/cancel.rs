@@ -7,7 +7,8 @@ use crate::common::{
     app_name, assert_usable, connect, create_endless_view, create_small_view, database, sessions, single_backend,
     wait_for,
 };
-use fraiseql_wire_tests::{AuthUser, TestDatabase};
+use fraiseql_wire::{Client, Config};
+use fraiseql_wire_tests::{AuthUser, Proxy, TestDatabase};
 use futures_util::{StreamExt, TryStreamExt};
 use serde_json::json;
 
@@ -117,4 +118,110 @@ async fn dropping_a_stream_before_its_first_row_stops_the_query() {
     let started = Instant::now();
     assert_usable(&client).await;
     assert!(started.elapsed() < Duration::from_secs(5), "the next query took {:?}", started.elapsed());
+}
+
+/// A query dropped before its first row is cancelled in the background; when the cancel target accepts the
+/// request and never answers (a stalled network), that background work gives up within `cancel_timeout`: no
+/// task and no socket outlive it, and the next query opens a fresh connection.
+#[tokio::test]
+async fn a_cancel_target_that_never_answers_is_given_up_within_cancel_timeout() {
+    const CANCEL_TIMEOUT: Duration = Duration::from_millis(500);
+    let db = database().await;
+    db.execute("CREATE VIEW v_slow AS SELECT jsonb_build_object('slept', pg_sleep(30)::text) AS data").await;
+    create_small_view(&db).await;
+    let proxy = Proxy::swallowing_cancels(db.port());
+    let app = app_name("cancel_never_answers");
+    let url = format!("{}?application_name={app}", db.url_via(proxy.port(), AuthUser::Scram));
+    let config: Config = url.parse().expect("a valid URL");
+    let client = Client::connect_with(config.cancel_timeout(CANCEL_TIMEOUT)).await.expect("connect");
+    let tasks = || tokio::runtime::Handle::current().metrics().num_alive_tasks();
+    // The harness's own admin connection runs a task on this runtime too.
+    let baseline = tasks();
+
+    let mut rows = client.query("v_slow").stream();
+    {
+        let next = rows.next();
+        tokio::pin!(next);
+        let running = wait_for(Duration::from_secs(5), || async { active(&db, &app).await.then_some(()) });
+        tokio::select! {
+            item = &mut next => panic!("no row can be ready yet, got {item:?}"),
+            running = running => assert!(running.is_some(), "the query never started"),
+        }
+    }
+    drop(rows);
+    let dropped = Instant::now();
+    assert_eq!(tasks(), baseline + 1, "dropping the stream starts one background task (cancel, then drain)");
+
+    let ended = wait_for(CANCEL_TIMEOUT * 10, || async { (tasks() == baseline).then_some(()) }).await;
+    let took = dropped.elapsed();
+    assert!(ended.is_some(), "the background task still runs {took:?} after the drop");
+    assert!(took >= CANCEL_TIMEOUT, "it gave up before cancel_timeout ({took:?}): the cancel cannot have completed");
+    assert_eq!(proxy.cancel_requests(), 1, "the cancel request went to the proxy");
+    let closed = wait_for(Duration::from_secs(5), || async { (proxy.cancels_closed_by_client() == 1).then_some(()) });
+    assert!(closed.await.is_some(), "the client never closed its cancel socket");
+
+    // The abandoned connection was closed rather than reused: the next query works on a new one.
+    assert_usable(&client).await;
+}
+
+/// Whatever state a stream is dropped in (never polled, waiting for the connection, mid-rows, ended, failed), the
+/// server is left idle and the next query runs at once on the same connection.
+#[tokio::test]
+async fn dropping_a_stream_in_any_state_leaves_the_connection_ready() {
+    let db = database().await;
+    create_endless_view(&db, 0).await;
+    create_small_view(&db).await;
+    db.execute(
+        "CREATE VIEW v_fails AS SELECT jsonb_build_object('i', i, 'x', 1 / (3 - i)) AS data \
+         FROM generate_series(1, 5) AS i",
+    )
+    .await;
+    let app = app_name("drop_in_any_state");
+    let client = connect(&crate::common::url_with_app(&db, AuthUser::Scram, &app)).await;
+    let pid = single_backend(db.admin(), &app).await;
+    let ready = |state: &'static str| {
+        let (db, app, client) = (&db, &app, &client);
+        async move {
+            assert_stops_within(db, app, STOP_DEADLINE).await;
+            assert_usable(client).await;
+            assert_eq!(single_backend(db.admin(), app).await, pid, "dropped {state}: the connection was replaced");
+        }
+    };
+
+    drop(client.query("v_endless").stream());
+    ready("before its first poll").await;
+
+    let mut first = client.query("v_endless").stream();
+    first.try_next().await.expect("row").expect("endless");
+    let mut waiting = client.query("v_small").stream();
+    std::future::poll_fn(|cx| {
+        assert!(waiting.poll_next_unpin(cx).is_pending(), "the second query must wait for the first");
+        std::task::Poll::Ready(())
+    })
+    .await;
+    drop(waiting);
+    drop(first);
+    ready("while waiting for the connection").await;
+
+    let mut rows = client.query("v_endless").stream();
+    rows.try_next().await.expect("row").expect("endless");
+    drop(rows);
+    ready("in the middle of its rows").await;
+
+    let mut rows = client.query("v_small").stream();
+    while rows.try_next().await.expect("a row").is_some() {}
+    drop(rows);
+    ready("after its end").await;
+
+    let mut rows = client.query("v_fails").stream();
+    let failed = loop {
+        match rows.next().await {
+            Some(Ok(_)) => {}
+            Some(Err(error)) => break error,
+            None => panic!("the view fails at row 3"),
+        }
+    };
+    assert_eq!(failed.code(), Some("22012"), "{failed:?}");
+    drop(rows);
+    ready("after a server error").await;
 }

@@ -242,3 +242,42 @@ async fn client_encoding_changed_by_the_view_closes_the_connection() {
     // The next query runs on a fresh connection, in UTF8.
     assert_usable(&client).await;
 }
+
+/// Reported by a user: a view that switches `client_encoding` to LATIN1 and returns `café` was `InvalidUtf8` in
+/// raw mode but a `Decode` error ("invalid unicode code point", advice: make the field an `Option`) as `Value` or
+/// a struct. It is `InvalidUtf8` in every mode, and the encoding change that caused it closes the connection.
+#[tokio::test]
+async fn latin1_bytes_are_invalid_utf8_in_every_mode() {
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)] // decoded, never read
+    struct Named {
+        name: String,
+    }
+
+    let db = database().await;
+    db.execute(
+        "CREATE VIEW v_cafe AS SELECT jsonb_build_object('name', 'café', \
+         'enc', set_config('client_encoding', 'LATIN1', false)) AS data",
+    )
+    .await;
+    create_small_view(&db).await;
+    let client = connect(&db.url(AuthUser::Scram)).await;
+
+    let modes: [(&str, Vec<Result<(), Error>>); 3] = [
+        ("raw", client.query("v_cafe").stream_raw().map_ok(drop).collect().await),
+        ("value", client.query("v_cafe").stream().map_ok(drop).collect().await),
+        ("typed", client.query("v_cafe").stream_as::<Named>().map_ok(drop).collect().await),
+    ];
+    for (mode, items) in modes {
+        match items.as_slice() {
+            [Err(Error::InvalidUtf8 { row: 1, valid_up_to }), Err(Error::EncodingChanged(encoding))] => {
+                assert_eq!(encoding, "LATIN1", "{mode}");
+                assert!(*valid_up_to > 0, "{mode}");
+            }
+            other => panic!("{mode}: expected InvalidUtf8 then EncodingChanged, got {other:?}"),
+        }
+        let message = items[0].as_ref().unwrap_err().to_string();
+        assert!(message.contains("client_encoding"), "{mode}: the advice names the cause: {message}");
+        assert_usable(&client).await;
+    }
+}

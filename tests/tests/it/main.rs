@@ -4,6 +4,8 @@
 
 mod common;
 
+mod architecture;
+
 mod cancel;
 mod connect;
 mod differential;
@@ -13,6 +15,7 @@ mod entity_uuid;
 mod errors;
 mod faults;
 mod harness;
+mod memory;
 mod readme;
 mod sql_snapshots;
 mod stream;

@@ -497,3 +497,23 @@ async fn unicode_and_escapes_round_trip() {
         assert_eq!(found.unwrap()["text"], json!(sample));
     }
 }
+
+/// Unquoted relation names fold as the server folds them, ASCII letters only: `ÜBERSICHT` names the view the
+/// server calls "Übersicht", not "übersicht" (which a Unicode lower-casing would look for).
+#[tokio::test]
+async fn unquoted_names_fold_as_the_server_folds_them() {
+    let db = database().await;
+    db.execute(
+        "CREATE VIEW Übersicht AS SELECT '{\"v\": 1}'::jsonb AS data; \
+         CREATE VIEW \"übersicht\" AS SELECT '{\"v\": 2}'::jsonb AS data",
+    )
+    .await;
+    let server: String =
+        db.admin().query_one("SELECT data::text FROM ÜBERSICHT", &[]).await.expect("the server's folding").get(0);
+    assert_eq!(server, r#"{"v": 1}"#);
+    let client = connect(&db.url(AuthUser::Scram)).await;
+    for name in ["Übersicht", "ÜBERSICHT", "ÜberSicht", "public.ÜBERSICHT"] {
+        assert_eq!(client.query(name).fetch_one().await.unwrap(), json!({"v": 1}), "{name}");
+    }
+    assert_eq!(client.query("\"übersicht\"").fetch_one().await.unwrap(), json!({"v": 2}));
+}

@@ -89,14 +89,7 @@ pub fn sample(id: i64, priority: i64, score: Option<f64>) -> Project {
 
 /// Creates `app.project (id, data)` holding `docs` (completed) and `app.v_project` over it.
 pub async fn create(db: &TestDatabase, docs: &[Value]) {
-    db.execute(
-        "CREATE SCHEMA app; \
-         CREATE TABLE app.project (id bigint PRIMARY KEY, data jsonb NOT NULL); \
-         CREATE VIEW app.v_project AS SELECT id, data FROM app.project; \
-         GRANT USAGE ON SCHEMA app TO readers; \
-         GRANT SELECT ON ALL TABLES IN SCHEMA app TO readers",
-    )
-    .await;
+    create_table(db).await;
     let docs: Vec<Value> = docs.iter().cloned().map(complete).collect();
     db.admin()
         .execute(
@@ -105,4 +98,22 @@ pub async fn create(db: &TestDatabase, docs: &[Value]) {
         )
         .await
         .expect("inserting the documents");
+}
+
+/// Creates `app.project (id, data)` and `app.v_project` over it, filled by `select` (which yields `id, data`
+/// with every key of a [`Project`]): for data only SQL can make, such as numerics with more digits than a float.
+pub async fn create_from_select(db: &TestDatabase, select: &str) {
+    create_table(db).await;
+    db.execute(&format!("INSERT INTO app.project (id, data) {select}")).await;
+}
+
+async fn create_table(db: &TestDatabase) {
+    db.execute(
+        "CREATE SCHEMA app; \
+         CREATE TABLE app.project (id bigint PRIMARY KEY, data jsonb NOT NULL); \
+         CREATE VIEW app.v_project AS SELECT id, data FROM app.project; \
+         GRANT USAGE ON SCHEMA app TO readers; \
+         GRANT SELECT ON ALL TABLES IN SCHEMA app TO readers",
+    )
+    .await;
 }
