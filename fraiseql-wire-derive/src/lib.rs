@@ -67,8 +67,13 @@ use syn::DeriveInput;
 /// - `ProjectFields`, with the struct's visibility: one public handle per field with the field's own visibility
 ///   and name, a [`Field`](https://docs.rs/fraiseql-wire/latest/fraiseql_wire/struct.Field.html) for values or the
 ///   nested document's handles, and `matches(&partial)` for JSON containment on the whole document;
-/// - `impl Entity for Project`, and the inherent `Project::query(&client)` and `Project::fields()`;
+/// - `impl Entity for Project`, and the inherent `Project::query(&client)` (on any
+///   [`Executor`](https://docs.rs/fraiseql-wire/latest/fraiseql_wire/trait.Executor.html)) and `Project::fields()`;
+///   `Entity::select()` builds a query with no connection;
 /// - a check that `Project` implements `Deserialize`.
+///
+/// A mistake in the attributes is a compile error at the attribute; the items above are still generated from
+/// what could be read, so code that uses the entity does not fail a second time because of it.
 ///
 /// # Attributes
 ///

@@ -49,8 +49,9 @@
 //!
 //! # Untyped queries
 //!
-//! [`Client::query`] returns the same [`Query`] type for any view, with SQL fragments and bound parameters, and
-//! rows as [`serde_json::Value`], any `T: Deserialize`, or raw JSON bytes:
+//! [`Client::query`] (rows as [`serde_json::Value`]) and [`Client::query_as`] (rows as any `T: Deserialize`)
+//! return the same [`Query`] type for any view, with SQL fragments and bound parameters; rows can also be read as
+//! raw JSON bytes:
 //!
 //! ```no_run
 //! use futures_util::TryStreamExt;
@@ -65,6 +66,9 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! A query is a value: [`Entity::select`] and [`Query::view`] build one without a connection, to render with
+//! [`Query::to_sql`] or to run later on an [`Executor`] with [`Query::on`].
 //!
 //! # Connections
 //!

@@ -96,3 +96,21 @@ fn no_library_file_is_longer_than_600_lines() {
     }
     assert!(too_long.is_empty(), "split these by concept:\n{}", too_long.join("\n"));
 }
+
+#[test]
+fn the_troubleshooting_guide_lists_every_error() {
+    let source = fs::read_to_string(workspace().join("fraiseql-wire/src/error/mod.rs")).expect("error/mod.rs");
+    let guide = fs::read_to_string(workspace().join("TROUBLESHOOTING.md")).expect("TROUBLESHOOTING.md");
+    let start = source.find("pub enum Error {").expect("the Error enum");
+    let end = start + source[start..].find("\n}\n").expect("its end");
+    let variants: Vec<&str> = source[start..end]
+        .lines()
+        .filter_map(|line| line.strip_prefix("    "))
+        .filter(|line| line.starts_with(|c: char| c.is_ascii_uppercase()))
+        .map(|line| line.split(|c: char| !c.is_alphanumeric()).next().unwrap_or_default())
+        .collect();
+    assert!(variants.len() > 20, "{variants:?}");
+    let missing: Vec<&&str> =
+        variants.iter().filter(|v| !guide.contains(&format!("Error::{v}`")) && **v != "Db").collect();
+    assert!(missing.is_empty(), "TROUBLESHOOTING.md does not explain: {missing:?}");
+}
