@@ -51,6 +51,7 @@ pub(crate) struct Lease {
 
 impl Lease {
     /// The lent session.
+    #[inline]
     pub(crate) fn session(&mut self) -> Result<&mut Session, Error> {
         self.session.as_mut().ok_or_else(|| Error::protocol("the session was already given back"))
     }

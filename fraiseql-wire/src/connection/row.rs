@@ -25,11 +25,13 @@ pub(crate) struct RawRow<'a> {
 impl<'a> RawRow<'a> {
     /// The complete DataRow of `total` bytes at the front of `buf`, whose value is at `value` (as
     /// [`frame::single_column`] found it).
+    #[inline]
     pub(crate) fn new(buf: &'a mut BytesMut, total: usize, value: Option<Range<usize>>) -> RawRow<'a> {
         RawRow { buf, total, value }
     }
 
     /// The row's JSON text (`null` for SQL NULL).
+    #[inline]
     pub(crate) fn json(&self) -> &[u8] {
         match &self.value {
             Some(range) => self.buf.get(range.clone()).unwrap_or(JSON_NULL),
@@ -38,6 +40,7 @@ impl<'a> RawRow<'a> {
     }
 
     /// The row's JSON text without copying it: the message is split off the read buffer.
+    #[inline]
     pub(crate) fn into_json_bytes(mut self) -> Bytes {
         let message = self.buf.split_to(self.total).freeze();
         self.total = 0;
@@ -49,30 +52,18 @@ impl<'a> RawRow<'a> {
 }
 
 impl Drop for RawRow<'_> {
+    #[inline]
     fn drop(&mut self) {
-        self.buf.advance(self.total);
+        if self.total > 0 {
+            self.buf.advance(self.total);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::frame;
-
-    fn data_row(value: Option<&[u8]>) -> Vec<u8> {
-        let mut body = vec![0, 1];
-        match value {
-            Some(v) => {
-                body.extend_from_slice(&(v.len() as i32).to_be_bytes());
-                body.extend_from_slice(v);
-            }
-            None => body.extend_from_slice(&(-1i32).to_be_bytes()),
-        }
-        let mut message = vec![b'D'];
-        message.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
-        message.extend_from_slice(&body);
-        message
-    }
+    use crate::protocol::frame::{self, data_row};
 
     #[test]
     fn a_row_consumes_itself_however_it_is_used() {

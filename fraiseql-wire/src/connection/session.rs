@@ -165,6 +165,8 @@ pub(crate) enum Next<R> {
     Oversized { size: usize, limit: usize },
     /// The query ended and the session is idle.
     End,
+    /// The query ended with this error: the server's (the session is idle again) or the session's (it is broken).
+    Failed(Error),
 }
 
 /// An authenticated connection that runs one query at a time.
@@ -246,40 +248,51 @@ impl Session {
     ///
     /// Reads from the socket only what the next row needs. Server errors end the query: they are returned once
     /// the session is idle again.
-    pub(crate) fn poll_row<R>(
-        &mut self,
-        cx: &mut Context<'_>,
-        decode: impl FnOnce(RawRow<'_>) -> R,
-    ) -> Poll<Result<Next<R>, Error>> {
+    #[inline]
+    pub(crate) fn poll_row<R>(&mut self, cx: &mut Context<'_>, decode: impl FnOnce(RawRow<'_>) -> R) -> Poll<Next<R>> {
         loop {
-            let incoming = match ready!(self.wire.poll_incoming(cx)) {
-                Ok(incoming) => incoming,
-                Err(error) => return Poll::Ready(Err(self.fail(error))),
-            };
-            match incoming {
-                Incoming::Row { total, value } => {
-                    self.report(Event::Row)?;
-                    let row = RawRow::new(&mut self.wire.read, total, value);
-                    if matches!(self.state, State::Rows) {
-                        return Poll::Ready(Ok(Next::Row(decode(row))));
+            match ready!(self.wire.poll_incoming(cx)) {
+                // `Rows` takes a row and stays `Rows` (see `State::advance`): the hot path needs no transition.
+                Ok(Incoming::Row { total, value }) if matches!(self.state, State::Rows) => {
+                    return Poll::Ready(Next::Row(decode(RawRow::new(&mut self.wire.read, total, value))));
+                }
+                Ok(incoming) => {
+                    if let Some(end) = self.on_incoming(incoming) {
+                        return Poll::Ready(end);
                     }
-                    // Draining: dropping the row skips it.
                 }
-                Incoming::Oversized { size } => {
-                    if matches!(self.state, State::Rows) {
-                        self.report(Event::Abandoned)?;
-                        return Poll::Ready(Ok(Next::Oversized { size, limit: self.wire.max_row_bytes() }));
-                    }
-                    self.report(Event::Row)?;
-                }
-                Incoming::Message(Message::ReadyForQuery(_)) => {
-                    self.report(Event::Ready)?;
-                    self.wire.shrink_if_large();
-                    return Poll::Ready(Ok(Next::End));
-                }
-                Incoming::Message(message) => self.on_message(message)?,
+                Err(error) => return Poll::Ready(Next::Failed(self.fail(error))),
             }
         }
+    }
+
+    /// What `poll_row` does with anything but a row to hand out; `Some` ends the query for the caller.
+    fn on_incoming<R>(&mut self, incoming: Incoming) -> Option<Next<R>> {
+        let outcome = match incoming {
+            Incoming::Row { total, value } => {
+                // Draining skips the row; any other state is a violation.
+                drop(RawRow::new(&mut self.wire.read, total, value));
+                self.report(Event::Row)
+            }
+            Incoming::Oversized { size } if matches!(self.state, State::Rows) => {
+                return Some(match self.report(Event::Abandoned) {
+                    Ok(()) => Next::Oversized { size, limit: self.wire.max_row_bytes() },
+                    Err(error) => Next::Failed(error),
+                });
+            }
+            Incoming::Oversized { .. } => self.report(Event::Row),
+            Incoming::Message(Message::ReadyForQuery(_)) => {
+                return Some(match self.report(Event::Ready) {
+                    Ok(()) => {
+                        self.wire.shrink_if_large();
+                        Next::End
+                    }
+                    Err(error) => Next::Failed(error),
+                });
+            }
+            Incoming::Message(message) => self.on_message(message),
+        };
+        outcome.err().map(Next::Failed)
     }
 
     /// Gives up on the running query, if any: the rest is skipped by [`drain`](Self::drain).

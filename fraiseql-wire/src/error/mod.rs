@@ -6,6 +6,7 @@
 
 mod build;
 mod db;
+mod decode;
 mod sqlstate;
 
 use std::fmt;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 pub(crate) use build::BuildError;
 pub use db::DbError;
+pub use decode::DecodeError;
 pub use sqlstate::SqlState;
 
 /// `Result` with this crate's [`Error`].
@@ -167,9 +169,7 @@ pub enum Error {
         /// deep.
         path: String,
         /// What does not fit, as the JSON decoder describes it.
-        message: String,
-        /// The decoder's error.
-        source: Box<dyn std::error::Error + Send + Sync>,
+        source: DecodeError,
     },
 
     /// A row's bytes are not valid UTF-8.
@@ -362,7 +362,7 @@ impl Error {
             Error::RowTooLarge { row, size, limit } => {
                 write!(f, "row {row} is {size} bytes, above the max_row_bytes limit of {limit}; the query was stopped")
             }
-            Error::Decode { row, path, message, .. } => write!(f, "row {row}, at {path}: {message}"),
+            Error::Decode { row, path, source } => write!(f, "row {row}, at {path}: {source}"),
             Error::InvalidUtf8 { row, valid_up_to } => {
                 write!(f, "row {row} is not valid UTF-8 (an invalid byte follows its first {valid_up_to} bytes)")
             }
@@ -391,7 +391,7 @@ impl std::error::Error for Error {
         match self {
             Error::Connect { source, .. } | Error::ConnectionLost { source } => Some(source),
             Error::Db(db) => Some(db.as_ref()),
-            Error::Decode { source, .. } => Some(source.as_ref()),
+            Error::Decode { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -61,26 +61,28 @@ pub(crate) fn single_column(message: &[u8]) -> Result<Option<Range<usize>>, Erro
     Ok(Some(start..end))
 }
 
+/// A one-column DataRow message holding `value` (`None`: SQL NULL), for tests.
+#[cfg(test)]
+pub(crate) fn data_row(value: Option<&[u8]>) -> Vec<u8> {
+    let mut body = vec![0, 1];
+    match value {
+        Some(v) => {
+            body.extend_from_slice(&(v.len() as i32).to_be_bytes());
+            body.extend_from_slice(v);
+        }
+        None => body.extend_from_slice(&(-1i32).to_be_bytes()),
+    }
+    let mut message = vec![DATA_ROW];
+    message.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
+    message.extend_from_slice(&body);
+    message
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
     use super::*;
-
-    fn data_row(value: Option<&[u8]>) -> Vec<u8> {
-        let mut body = vec![0, 1];
-        match value {
-            Some(v) => {
-                body.extend_from_slice(&(v.len() as i32).to_be_bytes());
-                body.extend_from_slice(v);
-            }
-            None => body.extend_from_slice(&(-1i32).to_be_bytes()),
-        }
-        let mut msg = vec![b'D'];
-        msg.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
-        msg.extend_from_slice(&body);
-        msg
-    }
 
     #[test]
     fn header_needs_five_bytes() {

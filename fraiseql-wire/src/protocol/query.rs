@@ -23,7 +23,9 @@ pub(crate) fn encode<'a>(
     out: &mut BytesMut,
 ) -> Result<(), Error> {
     if params.len() > usize::from(u16::MAX) {
-        return Err(Error::config(format!("too many parameters ({}); PostgreSQL accepts 65535", params.len())));
+        return Err(Error::Encode {
+            reason: format!("{} parameters, and PostgreSQL accepts at most 65,535 in one statement", params.len()),
+        });
     }
     frontend::parse("", sql, std::iter::empty(), out).map_err(|e| encode_error("statement", e))?;
     frontend::bind(
@@ -42,7 +44,7 @@ pub(crate) fn encode<'a>(
         out,
     )
     .map_err(|e| match e {
-        frontend::BindError::Conversion(e) => Error::config(format!("cannot encode a parameter: {e}")),
+        frontend::BindError::Conversion(e) => Error::Encode { reason: format!("a parameter cannot be encoded: {e}") },
         frontend::BindError::Serialization(e) => encode_error("parameters", e),
     })?;
     frontend::describe(b'P', "", out).map_err(|e| encode_error("describe", e))?;
@@ -52,8 +54,8 @@ pub(crate) fn encode<'a>(
 }
 
 fn encode_error(what: &str, e: std::io::Error) -> Error {
-    // The only failure postgres-protocol reports here is an interior NUL or an oversized message.
-    Error::config(format!("cannot send the {what}: {e} (SQL text may not contain NUL bytes)"))
+    // The only failures postgres-protocol reports here are an interior NUL and an oversized message.
+    Error::Encode { reason: format!("the {what} cannot be encoded: {e} (SQL text cannot contain NUL bytes)") }
 }
 
 /// The type of the one column a query returns, checked to be json or jsonb.
@@ -95,6 +97,15 @@ mod tests {
     fn nul_in_sql_is_a_clear_error() {
         let mut out = BytesMut::new();
         let err = encode("SELECT 1\0", std::iter::empty(), &mut out).unwrap_err();
+        assert!(matches!(err, Error::Encode { .. }), "{err:?}");
         assert!(err.to_string().contains("NUL"), "{err}");
+    }
+
+    #[test]
+    fn more_parameters_than_the_protocol_carries_are_refused() {
+        let mut out = BytesMut::new();
+        let params = vec![None; 65_536];
+        let err = encode("SELECT 1", params.into_iter(), &mut out).unwrap_err();
+        assert!(matches!(err, Error::Encode { ref reason } if reason.contains("65,535")), "{err:?}");
     }
 }

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde_path_to_error::{Path, Segment};
 
 use crate::connection::RawRow;
-use crate::error::{Error, Result};
+use crate::error::{DecodeError, Error, Result};
 
 /// Turns a row into an item; the second argument is the row's 1-based number, for errors.
 pub(crate) type Decoder<T> = fn(RawRow<'_>, u64) -> Result<T>;
@@ -22,10 +22,11 @@ pub(crate) fn json<T: DeserializeOwned>(row: RawRow<'_>, number: u64) -> Result<
 
 /// The row's JSON text as received, checked to be UTF-8, without copying it.
 pub(crate) fn raw(row: RawRow<'_>, number: u64) -> Result<Bytes> {
-    if let Err(error) = std::str::from_utf8(row.json()) {
-        return Err(Error::InvalidUtf8 { row: number, valid_up_to: error.valid_up_to() });
+    let json = row.into_json_bytes();
+    match std::str::from_utf8(&json) {
+        Ok(_) => Ok(json),
+        Err(error) => Err(Error::InvalidUtf8 { row: number, valid_up_to: error.valid_up_to() }),
     }
-    Ok(row.into_json_bytes())
 }
 
 pub(crate) fn parse<T: DeserializeOwned>(json: &[u8], row: u64) -> Result<T> {
@@ -52,21 +53,7 @@ fn explain<T: DeserializeOwned>(json: &[u8], row: u64, first: serde_json::Error)
 }
 
 fn decode_error(row: u64, path: String, source: serde_json::Error) -> Error {
-    Error::Decode { row, path, message: without_position(&source), source: Box::new(source) }
-}
-
-/// serde_json's message without its ` at line 1 column 46`: a position inside the row's text, which says nothing
-/// about the caller's code (the path does).
-fn without_position(error: &serde_json::Error) -> String {
-    let text = error.to_string();
-    if error.line() == 0 {
-        return text;
-    }
-    let suffix = format!(" at line {} column {}", error.line(), error.column());
-    match text.strip_suffix(&suffix) {
-        Some(message) => message.to_owned(),
-        None => text,
-    }
+    Error::Decode { row, path, source: DecodeError::new(source) }
 }
 
 /// The path as serde_path_to_error writes it (`owner.tags[1]`, `.` for the document), with the middle of a very

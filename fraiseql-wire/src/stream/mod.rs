@@ -100,23 +100,23 @@ impl<T> Stream for RowStream<T> {
                     let decode = this.decode;
                     let next = match lease.session() {
                         Ok(session) => ready!(session.poll_row(cx, |row| decode(row, number))),
-                        Err(error) => Err(error),
+                        Err(error) => Next::Failed(error),
                     };
                     match next {
-                        Ok(Next::Row(item)) => {
+                        Next::Row(item) => {
                             this.rows = number;
                             match (&item, &this.predicate) {
                                 (Ok(row), Some(predicate)) if !predicate(row) => continue,
                                 _ => return Poll::Ready(Some(item)),
                             }
                         }
-                        Ok(Next::Oversized { size, limit }) => {
+                        Next::Oversized { size, limit } => {
                             this.rows = number;
                             return this.end_with(Error::RowTooLarge { row: number, size, limit });
                         }
                         // Dropping the lease hands the idle session back before the caller sees the end.
-                        Ok(Next::End) => this.state = State::Done,
-                        Err(error) => return this.end_with(error),
+                        Next::End => this.state = State::Done,
+                        Next::Failed(error) => return this.end_with(error),
                     }
                 }
             }

@@ -66,12 +66,11 @@ async fn describe_columns(lease: &mut Lease, relation: &Relation) -> String {
         }
         let mut columns = None;
         loop {
-            match poll_fn(|cx| session.poll_row(cx, |row| super::decode::json::<String>(row, 1))).await? {
+            match poll_fn(|cx| session.poll_row(cx, |row| super::decode::json::<String>(row, 1))).await {
                 Next::Row(value) => columns = Some(value?),
                 Next::End => return Ok::<_, Error>(columns),
-                Next::Oversized { size, limit } => {
-                    return Err(Error::RowTooLarge { row: 1, size, limit });
-                }
+                Next::Oversized { size, limit } => return Err(Error::RowTooLarge { row: 1, size, limit }),
+                Next::Failed(error) => return Err(error),
             }
         }
     };

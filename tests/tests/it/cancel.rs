@@ -7,7 +7,7 @@ use crate::common::{
     app_name, assert_usable, connect, create_endless_view, create_small_view, database, sessions, single_backend,
     wait_for,
 };
-use fraiseql_wire::{Client, Config};
+use fraiseql_wire::{Client, Config, RowStream};
 use fraiseql_wire_tests::{AuthUser, Proxy, TestDatabase};
 use futures_util::{StreamExt, TryStreamExt};
 use serde_json::json;
@@ -28,6 +28,18 @@ async fn assert_stops_within(db: &TestDatabase, app: &str, limit: Duration) {
             "the server was still running our query {limit:?} after the stream was dropped: {:?}",
             sessions(db.admin(), app).await
         );
+    }
+}
+
+/// Polls `rows` (a query whose first row takes long) until the server runs the query, as a caller does before
+/// its own timeout fires.
+async fn poll_until_running(rows: &mut RowStream<serde_json::Value>, db: &TestDatabase, app: &str) {
+    let next = rows.next();
+    tokio::pin!(next);
+    let running = wait_for(Duration::from_secs(5), || async { active(db, app).await.then_some(()) });
+    tokio::select! {
+        item = &mut next => panic!("no row can be ready yet, got {item:?}"),
+        running = running => assert!(running.is_some(), "the query never started"),
     }
 }
 
@@ -103,16 +115,7 @@ async fn dropping_a_stream_before_its_first_row_stops_the_query() {
     let client = connect(&crate::common::url_with_app(&db, AuthUser::Scram, &app)).await;
 
     let mut rows = client.query("v_slow").stream();
-    {
-        // Drive the stream until the server runs the query (as a caller does before its timeout fires).
-        let next = rows.next();
-        tokio::pin!(next);
-        let running = wait_for(Duration::from_secs(5), || async { active(&db, &app).await.then_some(()) });
-        tokio::select! {
-            item = &mut next => panic!("no row can be ready yet, got {item:?}"),
-            running = running => assert!(running.is_some(), "the query never started"),
-        }
-    }
+    poll_until_running(&mut rows, &db, &app).await;
     drop(rows);
     assert_stops_within(&db, &app, STOP_DEADLINE).await;
     let started = Instant::now();
@@ -139,15 +142,7 @@ async fn a_cancel_target_that_never_answers_is_given_up_within_cancel_timeout() 
     let baseline = tasks();
 
     let mut rows = client.query("v_slow").stream();
-    {
-        let next = rows.next();
-        tokio::pin!(next);
-        let running = wait_for(Duration::from_secs(5), || async { active(&db, &app).await.then_some(()) });
-        tokio::select! {
-            item = &mut next => panic!("no row can be ready yet, got {item:?}"),
-            running = running => assert!(running.is_some(), "the query never started"),
-        }
-    }
+    poll_until_running(&mut rows, &db, &app).await;
     drop(rows);
     let dropped = Instant::now();
     assert_eq!(tasks(), baseline + 1, "dropping the stream starts one background task (cancel, then drain)");
