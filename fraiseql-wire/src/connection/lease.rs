@@ -42,7 +42,7 @@ impl SessionSlot {
 
 /// A session lent to one query; dropping it gives the session back (see the module docs).
 pub(crate) struct Lease {
-    /// `None` only while `Drop` runs.
+    /// `None` only while `Drop` runs, or after a failed `reconnect` (the lease is then dropped).
     session: Option<Session>,
     guard: Option<OwnedMutexGuard<Option<Session>>>,
     slot: Arc<SessionSlot>,

@@ -53,6 +53,8 @@ pub(crate) enum State {
 pub(crate) enum Event {
     /// The client sent a query (Parse, Bind, Describe, Execute, Sync).
     QuerySent,
+    /// ParseComplete or BindComplete: the server took the statement and its parameters.
+    Acknowledged,
     /// RowDescription.
     Described,
     /// A DataRow.
@@ -83,6 +85,7 @@ impl State {
             (_, Event::Failed(error)) => (Broken, Some(error)),
 
             (Idle, Event::QuerySent) => (Describing, None),
+            (Describing, Event::Acknowledged) => (Describing, None),
             (Describing, Event::Described) => (Rows, None),
             (Rows, Event::Row) => (Rows, None),
             (Rows, Event::Completed) => (Ending(None), None),
@@ -98,7 +101,12 @@ impl State {
             // What the abandoned query still sends, its cancellation error included, is skipped.
             (
                 Draining { cancel },
-                Event::Abandoned | Event::Described | Event::Row | Event::Completed | Event::ServerError(_),
+                Event::Abandoned
+                | Event::Acknowledged
+                | Event::Described
+                | Event::Row
+                | Event::Completed
+                | Event::ServerError(_),
             ) => (Draining { cancel }, None),
             (Broken, Event::Abandoned) => (Broken, None),
 
@@ -127,6 +135,7 @@ impl Event {
     fn name(&self) -> &'static str {
         match self {
             Event::QuerySent => "a query was sent",
+            Event::Acknowledged => "a ParseComplete or BindComplete arrived",
             Event::Described => "a RowDescription arrived",
             Event::Row => "a DataRow arrived",
             Event::Completed => "a CommandComplete arrived",
@@ -218,7 +227,7 @@ impl Session {
         }
         loop {
             match self.next_message().await? {
-                Message::ParseComplete | Message::BindComplete => {}
+                Message::ParseComplete | Message::BindComplete => self.report(Event::Acknowledged)?,
                 Message::RowDescription(body) => {
                     self.report(Event::Described)?;
                     return match wire_query::check_json_column(&body) {
@@ -339,6 +348,7 @@ impl Session {
                 self.report(Event::ServerError(error))
             }
             Message::RowDescription(_) => self.report(Event::Described),
+            Message::ParseComplete | Message::BindComplete => self.report(Event::Acknowledged),
             _ => Err(self.fail(Error::protocol(format!("unexpected message while the session was {}", self.state)))),
         }
     }
@@ -392,8 +402,17 @@ mod tests {
 
     #[test]
     fn a_query_runs_from_idle_back_to_idle() {
-        let events = vec![Event::QuerySent, Event::Described, Event::Row, Event::Row, Event::Completed, Event::Ready];
-        assert_eq!(run(State::Idle, events), ("idle", vec![false; 6]));
+        let events = vec![
+            Event::QuerySent,
+            Event::Acknowledged,
+            Event::Acknowledged,
+            Event::Described,
+            Event::Row,
+            Event::Row,
+            Event::Completed,
+            Event::Ready,
+        ];
+        assert_eq!(run(State::Idle, events), ("idle", vec![false; 8]));
     }
 
     #[test]
@@ -438,8 +457,18 @@ mod tests {
 
     #[test]
     fn a_drained_query_ends_idle_whatever_it_still_sends() {
-        let events = vec![Event::Row, server_error(), Event::Completed, Event::CancelSent, Event::Ready];
-        assert_eq!(run(State::Draining { cancel: true }, events), ("idle", vec![false; 5]));
+        let events = vec![
+            Event::CancelSent,
+            Event::Acknowledged,
+            Event::Acknowledged,
+            Event::Described,
+            Event::Row,
+            server_error(),
+            Event::Ready,
+        ];
+        assert_eq!(run(State::Draining { cancel: true }, events), ("idle", vec![false; 7]));
+        let events = vec![Event::Row, Event::Completed, Event::Ready];
+        assert_eq!(run(State::Draining { cancel: false }, events), ("idle", vec![false; 3]));
     }
 
     #[test]

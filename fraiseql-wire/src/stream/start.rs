@@ -28,8 +28,10 @@ pub(crate) async fn start(source: Arc<dyn LeaseSource>, statement: Statement, re
         // The lease, dropped with the query running, stops it.
         Described::NotJson(type_name) => Err(Error::NotJson { relation: relation.given, type_name }),
         Described::Refused(error) => {
+            let position = error.as_db_error().and_then(|db| db.position);
             let missing_data = error.sql_state() == Some(SqlState::UNDEFINED_COLUMN)
-                && error.as_db_error().and_then(|db| db.position) == statement.data_column;
+                && position.is_some()
+                && position == statement.data_column;
             if missing_data {
                 let columns = describe_columns(&mut lease, &relation).await;
                 return Err(Error::NoDataColumn { relation: relation.given, columns });

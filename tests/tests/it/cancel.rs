@@ -159,8 +159,8 @@ async fn a_cancel_target_that_never_answers_is_given_up_within_cancel_timeout() 
     assert_usable(&client).await;
 }
 
-/// Whatever state a stream is dropped in (never polled, waiting for the connection, mid-rows, ended, failed), the
-/// server is left idle and the next query runs at once on the same connection.
+/// Whatever state a stream is dropped in (never polled, its query just sent, waiting for the connection,
+/// mid-rows, ended, failed), the server is left idle and the next query runs at once on the same connection.
 #[tokio::test]
 async fn dropping_a_stream_in_any_state_leaves_the_connection_ready() {
     let db = database().await;
@@ -185,6 +185,16 @@ async fn dropping_a_stream_in_any_state_leaves_the_connection_ready() {
 
     drop(client.query("v_endless").stream());
     ready("before its first poll").await;
+
+    // One poll sends the query and finds no answer yet (the server is a round trip away).
+    let mut sent = client.query("v_small").stream();
+    std::future::poll_fn(|cx| {
+        assert!(sent.poll_next_unpin(cx).is_pending(), "the answer cannot be there within the same poll");
+        std::task::Poll::Ready(())
+    })
+    .await;
+    drop(sent);
+    ready("right after sending its query").await;
 
     let mut first = client.query("v_endless").stream();
     first.try_next().await.expect("row").expect("endless");
