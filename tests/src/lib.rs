@@ -38,6 +38,7 @@
 mod binaries;
 mod cleanup;
 mod conninfo;
+pub mod fake_server;
 mod os;
 mod proxy;
 mod server;

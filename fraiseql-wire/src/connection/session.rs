@@ -80,9 +80,14 @@ impl State {
         use State::*;
         let previous = std::mem::replace(self, Broken);
         let (next, report) = match (previous, event) {
-            // A FATAL error is followed by the server closing the socket: its message says why, the EOF does not.
+            // An error followed by the socket closing: its message says why, the EOF does not.
             (Ending(Some(pending)), Event::Failed(_)) => (Broken, Some(pending)),
             (_, Event::Failed(error)) => (Broken, Some(error)),
+            // FATAL (or PANIC) ends the session at once: no ReadyForQuery follows, and a server that keeps the socket
+            // open must not keep the caller waiting for the EOF.
+            (_, Event::ServerError(error)) if error.as_db_error().is_some_and(DbError::is_fatal) => {
+                (Broken, Some(error))
+            }
 
             (Idle, Event::QuerySent) => (Describing, None),
             (Describing, Event::Acknowledged) => (Describing, None),
@@ -423,13 +428,30 @@ mod tests {
         assert_eq!((end, reports), ("idle", vec![false, false, true]));
     }
 
+    fn fatal() -> Error {
+        let mut db = DbError::new_for_tests("57P01", "terminating connection due to administrator command");
+        db.severity = "FATAL".into();
+        db.into()
+    }
+
     #[test]
-    fn a_fatal_error_is_reported_instead_of_the_eof_that_follows() {
+    fn an_error_is_reported_instead_of_the_eof_that_follows() {
         let mut state = State::Describing;
-        assert!(state.advance(Event::ServerError(Error::protocol("FATAL"))).is_none());
+        assert!(state.advance(Event::ServerError(Error::protocol("ERROR"))).is_none());
         let reported = state.advance(Event::Failed(Error::protocol("EOF")));
-        assert!(matches!(reported, Some(Error::Protocol(m)) if m == "FATAL"));
+        assert!(matches!(reported, Some(Error::Protocol(m)) if m == "ERROR"));
         assert!(matches!(state, State::Broken));
+    }
+
+    #[test]
+    fn a_fatal_error_breaks_the_session_at_once() {
+        for start in [State::Describing, State::Rows, State::Ending(None), State::Draining { cancel: false }] {
+            let before = start.name();
+            let mut state = start;
+            let reported = state.advance(Event::ServerError(fatal()));
+            assert_eq!(reported.and_then(|e| e.code().map(str::to_owned)).as_deref(), Some("57P01"), "{before}");
+            assert!(matches!(state, State::Broken), "{before}");
+        }
     }
 
     #[test]

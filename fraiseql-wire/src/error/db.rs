@@ -74,6 +74,25 @@ impl DbError {
         })
     }
 
+    /// An `ERROR` with `code` and `message` and nothing else, for tests.
+    #[cfg(test)]
+    pub(crate) fn new_for_tests(code: &str, message: &str) -> DbError {
+        DbError {
+            severity: "ERROR".to_owned(),
+            code: code.to_owned(),
+            message: message.to_owned(),
+            detail: None,
+            hint: None,
+            position: None,
+            context: None,
+            schema: None,
+            table: None,
+            column: None,
+            datatype: None,
+            constraint: None,
+        }
+    }
+
     pub(crate) fn from_fields(
         mut fields: postgres_protocol::message::backend::ErrorFields<'_>,
     ) -> Result<DbError, Error> {

@@ -45,6 +45,8 @@ pub(crate) struct Authenticator {
     user: String,
     password: Option<String>,
     scram: Option<ScramSha256>,
+    /// Set once SCRAM has begun, and never cleared: from then on no other method may be asked for.
+    scram_started: bool,
 }
 
 /// What to do after an authentication message.
@@ -60,7 +62,12 @@ pub(crate) enum AuthStep {
 
 impl Authenticator {
     pub(crate) fn new(user: &str, password: Option<&str>) -> Self {
-        Authenticator { user: user.to_owned(), password: password.map(str::to_owned), scram: None }
+        Authenticator {
+            user: user.to_owned(),
+            password: password.map(str::to_owned),
+            scram: None,
+            scram_started: false,
+        }
     }
 
     fn password(&self) -> Result<&[u8], Error> {
@@ -69,6 +76,25 @@ impl Authenticator {
 
     /// Handles one authentication message; anything else is the caller's business.
     pub(crate) fn on_message(&mut self, message: &Message, out: &mut BytesMut) -> Result<AuthStep, Error> {
+        // A server that begins SCRAM and then asks for the password itself (in clear or MD5-hashed), or starts over,
+        // is fishing for it: refused before anything is written.
+        if self.scram_started {
+            let other = match message {
+                Message::AuthenticationCleartextPassword => Some("a cleartext password"),
+                Message::AuthenticationMd5Password(_) => Some("an MD5 password"),
+                Message::AuthenticationSasl(_) => Some("a new SASL exchange"),
+                Message::AuthenticationGss | Message::AuthenticationGssContinue(_) => Some("GSSAPI"),
+                Message::AuthenticationSspi => Some("SSPI"),
+                Message::AuthenticationKerberosV5 => Some("Kerberos V5"),
+                Message::AuthenticationScmCredential => Some("SCM credentials"),
+                _ => None,
+            };
+            if let Some(other) = other {
+                return Err(server_authentication(&format!(
+                    "it began SCRAM authentication, then asked for {other}; nothing was sent"
+                )));
+            }
+        }
         match message {
             Message::AuthenticationOk => {
                 if self.scram.is_some() {
@@ -98,6 +124,7 @@ impl Authenticator {
                 let scram = ScramSha256::new(self.password()?, ChannelBinding::unsupported());
                 frontend::sasl_initial_response(SCRAM_SHA_256, scram.message(), out).map_err(password_error)?;
                 self.scram = Some(scram);
+                self.scram_started = true;
                 Ok(AuthStep::Respond)
             }
             Message::AuthenticationSaslContinue(body) => {
@@ -178,6 +205,26 @@ mod tests {
         let start = auth_message(10, b"SCRAM-SHA-256\0\0");
         assert_eq!(auth.on_message(&start, &mut BytesMut::new()).unwrap(), AuthStep::Respond);
         auth
+    }
+
+    #[test]
+    fn no_other_method_after_scram_has_begun() {
+        let requests = [
+            (3, Vec::new()),
+            (5, b"salt".to_vec()),
+            (10, b"SCRAM-SHA-256\0\0".to_vec()),
+            (7, Vec::new()),
+            (9, Vec::new()),
+        ];
+        for (kind, payload) in requests {
+            let mut auth = scram_started();
+            let mut out = BytesMut::new();
+            match auth.on_message(&auth_message(kind, &payload), &mut out) {
+                Err(Error::ServerAuthentication { reason }) => assert!(reason.contains("began SCRAM"), "{reason}"),
+                other => panic!("request {kind} after SCRAM began: {other:?}"),
+            }
+            assert!(out.is_empty(), "request {kind}: something was written: {out:?}");
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod entity_uuid;
 mod errors;
 mod faults;
 mod harness;
+mod hostile;
 mod memory;
 mod readme;
 mod sql_snapshots;

@@ -1,0 +1,139 @@
+//! A scripted server on loopback that speaks just enough of PostgreSQL's protocol to reach what no real server
+//! does: hostile or broken byte sequences. Everything that a real server can do is tested against a real one.
+//!
+//! It runs on a thread of its own with its own runtime; every connection it accepts is handed to the script.
+
+use std::future::Future;
+use std::net::Ipv4Addr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+
+use crate::WHO;
+
+type Script = Arc<dyn Fn(TcpStream) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// A listener on `127.0.0.1` that runs `script` on every connection. Dropping it closes everything.
+pub struct FakeServer {
+    port: u16,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakeServer {
+    /// Starts the server.
+    ///
+    /// # Panics
+    ///
+    /// If no loopback port can be bound.
+    pub fn start<F, Fut>(script: F) -> FakeServer
+    where
+        F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let script: Script = Arc::new(move |socket| Box::pin(script(socket)));
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .unwrap_or_else(|e| panic!("{WHO}: cannot bind a loopback port for the fake server: {e}"));
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{WHO}: fake server: {e}"));
+        listener.set_nonblocking(true).unwrap_or_else(|e| panic!("{WHO}: fake server socket: {e}"));
+        let (shutdown, stop) = oneshot::channel();
+        let thread = std::thread::spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(e) => panic!("{WHO}: fake server runtime: {e}"),
+            };
+            runtime.block_on(async move {
+                let listener = match TcpListener::from_std(listener) {
+                    Ok(listener) => listener,
+                    Err(e) => panic!("{WHO}: fake server listener: {e}"),
+                };
+                let accept = async {
+                    loop {
+                        let Ok((socket, _)) = listener.accept().await else { continue };
+                        tokio::spawn(script(socket));
+                    }
+                };
+                tokio::select! {
+                    _ = stop => {}
+                    () = accept => {}
+                }
+            });
+        });
+        FakeServer { port, shutdown: Some(shutdown), thread: Some(thread) }
+    }
+
+    /// The port it listens on, on `127.0.0.1`.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Reads the client's StartupMessage (length-prefixed, no tag) and returns its body.
+///
+/// # Panics
+///
+/// If the client closes the connection first.
+pub async fn read_startup(socket: &mut TcpStream) -> Vec<u8> {
+    let mut length = [0u8; 4];
+    socket.read_exact(&mut length).await.unwrap_or_else(|e| panic!("{WHO}: reading a startup message: {e}"));
+    let mut body = vec![0u8; (u32::from_be_bytes(length) as usize).saturating_sub(4)];
+    socket.read_exact(&mut body).await.unwrap_or_else(|e| panic!("{WHO}: reading a startup message: {e}"));
+    body
+}
+
+/// Reads tagged messages until one with `tag` (and returns it), or until the client closes.
+pub async fn read_until(socket: &mut TcpStream, tag: u8) -> Option<Vec<u8>> {
+    loop {
+        let mut header = [0u8; 5];
+        socket.read_exact(&mut header).await.ok()?;
+        let length = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+        let mut body = vec![0u8; length.saturating_sub(4)];
+        socket.read_exact(&mut body).await.ok()?;
+        if header[0] == tag {
+            return Some(body);
+        }
+    }
+}
+
+/// A backend message: `tag`, its length, `body`.
+pub fn message(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    out.extend_from_slice(&u32::try_from(body.len() + 4).unwrap_or(u32::MAX).to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// AuthenticationOk, BackendKeyData and ReadyForQuery: a session that is ready at once.
+pub fn ready_session() -> Vec<u8> {
+    let mut out = message(b'R', &0u32.to_be_bytes());
+    out.extend(message(b'K', &[0, 0, 0, 42, 0, 0, 0, 7]));
+    out.extend(message(b'Z', b"I"));
+    out
+}
+
+/// An ErrorResponse with `severity`, `code` and `text`.
+pub fn error_response(severity: &str, code: &str, text: &str) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (field, value) in [(b'S', severity), (b'V', severity), (b'C', code), (b'M', text)] {
+        body.push(field);
+        body.extend_from_slice(value.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    message(b'E', &body)
+}
