@@ -71,3 +71,170 @@ async fn a_switch_from_scram_to_cleartext_sends_no_password() {
     assert_eq!(sent.len(), 1, "only the SCRAM initial response was sent: {sent:?}");
     assert!(!sent.iter().any(|m| m.windows(7).any(|w| w == b"hunter2")), "the password was sent: {sent:?}");
 }
+
+/// What a broken server sends in answer to a query, after ParseComplete and BindComplete.
+async fn answer_query_with(bytes: Vec<u8>) -> Error {
+    let server = FakeServer::start(move |mut socket| {
+        let bytes = bytes.clone();
+        async move {
+            fake_server::read_startup(&mut socket).await;
+            socket.write_all(&fake_server::ready_session()).await.expect("writing the session start");
+            while fake_server::read_until(&mut socket, b'S').await.is_some() {
+                let mut answer = fake_server::message(b'1', b"");
+                answer.extend(fake_server::message(b'2', b""));
+                answer.extend_from_slice(&bytes);
+                if socket.write_all(&answer).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let client = timeout(NO_HANG, Client::connect(&conninfo(&server))).await.expect("connect hung").expect("connect");
+    let rows = timeout(NO_HANG, client.query("v").fetch_all()).await.expect("the query hung");
+    rows.expect_err("a broken answer must be an error")
+}
+
+/// A RowDescription of one `json` column named `data`.
+fn json_row_description() -> Vec<u8> {
+    let mut body = 1i16.to_be_bytes().to_vec();
+    body.extend_from_slice(b"data\0");
+    body.extend_from_slice(&0i32.to_be_bytes()); // table
+    body.extend_from_slice(&0i16.to_be_bytes()); // column
+    body.extend_from_slice(&114i32.to_be_bytes()); // json
+    body.extend_from_slice(&(-1i16).to_be_bytes());
+    body.extend_from_slice(&(-1i32).to_be_bytes());
+    body.extend_from_slice(&0i16.to_be_bytes());
+    fake_server::message(b'T', &body)
+}
+
+/// A DataRow whose fields have these declared lengths and bytes.
+fn data_row(fields: &[(i32, &[u8])]) -> Vec<u8> {
+    let mut body = i16::try_from(fields.len()).expect("few fields").to_be_bytes().to_vec();
+    for (length, bytes) in fields {
+        body.extend_from_slice(&length.to_be_bytes());
+        body.extend_from_slice(bytes);
+    }
+    fake_server::message(b'D', &body)
+}
+
+/// Broken answers to a query: each ends the query with a protocol error, at once.
+#[tokio::test]
+async fn broken_answers_to_a_query_are_protocol_errors() {
+    let mut length_two_to_the_31 = vec![b'D'];
+    length_two_to_the_31.extend_from_slice(&(1u32 << 31).to_be_bytes());
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("a DataRow with more fields than the RowDescription", {
+            let mut bytes = json_row_description();
+            bytes.extend(data_row(&[(2, b"{}"), (2, b"{}")]));
+            bytes
+        }),
+        ("a negative field length other than -1", {
+            let mut bytes = json_row_description();
+            bytes.extend(data_row(&[(-2, b"")]));
+            bytes
+        }),
+        ("a message length of 2^31", {
+            let mut bytes = json_row_description();
+            bytes.extend_from_slice(&length_two_to_the_31);
+            bytes
+        }),
+        ("an unknown message tag", {
+            let mut bytes = json_row_description();
+            bytes.extend(fake_server::message(b'x', b"??"));
+            bytes
+        }),
+        ("a DataRow before any RowDescription", data_row(&[(2, b"{}")])),
+    ];
+    for (case, bytes) in cases {
+        let error = answer_query_with(bytes).await;
+        assert!(matches!(error, Error::Protocol(_)), "{case}: {error:?}");
+        assert!(error.is_connection_error(), "{case}: the connection must be dropped: {error:?}");
+    }
+}
+
+/// Runs a SCRAM exchange against a server that answers the client's first message with what `server_first`
+/// makes of the client's nonce, and the client's proof with `server_final`; returns the client's error.
+async fn scram_against(server_first: fn(&str) -> String, server_final: &'static str) -> Error {
+    let server = FakeServer::start(move |mut socket| async move {
+        fake_server::read_startup(&mut socket).await;
+        let mut sasl = 10u32.to_be_bytes().to_vec();
+        sasl.extend_from_slice(b"SCRAM-SHA-256\0\0");
+        socket.write_all(&fake_server::message(b'R', &sasl)).await.expect("writing the SASL request");
+        let Some(initial) = fake_server::read_until(&mut socket, b'p').await else { return };
+        let text = String::from_utf8_lossy(&initial).into_owned();
+        let nonce = text.split("r=").nth(1).unwrap_or_default().to_owned();
+        let mut first = 11u32.to_be_bytes().to_vec();
+        first.extend_from_slice(server_first(&nonce).as_bytes());
+        socket.write_all(&fake_server::message(b'R', &first)).await.expect("writing server-first");
+        if fake_server::read_until(&mut socket, b'p').await.is_none() {
+            return;
+        }
+        let mut last = 12u32.to_be_bytes().to_vec();
+        last.extend_from_slice(server_final.as_bytes());
+        let _ = socket.write_all(&fake_server::message(b'R', &last)).await;
+        let _ = fake_server::read_until(&mut socket, 0).await;
+    });
+    let conninfo = format!("{} password=secret", conninfo(&server));
+    timeout(NO_HANG, Client::connect(&conninfo)).await.expect("connect hung").expect_err("a broken SCRAM exchange")
+}
+
+/// A broken SCRAM case: its name, the server-first message made from the client's nonce, the server-final
+/// message, and the error expected.
+type ScramCase = (&'static str, fn(&str) -> String, &'static str, fn(&Error) -> bool);
+
+/// Broken or hostile SCRAM exchanges: each is refused with a typed error, and none hangs.
+#[tokio::test]
+async fn broken_scram_exchanges_are_refused() {
+    let good_first = |nonce: &str| format!("r={nonce}srv,s=c2FsdA==,i=4096");
+    let cases: Vec<ScramCase> = vec![
+        (
+            "a nonce that does not extend the client's",
+            |_| "r=other,s=c2FsdA==,i=4096".to_owned(),
+            "v=AAAA",
+            |e| matches!(e, Error::Protocol(_)),
+        ),
+        (
+            "a salt that is not base64",
+            |n| format!("r={n}srv,s=!!!,i=4096"),
+            "v=AAAA",
+            |e| matches!(e, Error::Protocol(_)),
+        ),
+        (
+            "0 iterations",
+            |n| format!("r={n}srv,s=c2FsdA==,i=0"),
+            "v=AAAA",
+            |e| matches!(e, Error::ServerAuthentication { .. }),
+        ),
+        (
+            "2^32-1 iterations",
+            |n| format!("r={n}srv,s=c2FsdA==,i=4294967295"),
+            "v=AAAA",
+            |e| matches!(e, Error::ServerAuthentication { .. }),
+        ),
+        ("no server signature", good_first, "x=unexpected", |e| matches!(e, Error::ServerAuthentication { .. })),
+        ("a wrong server signature", good_first, "v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", |e| {
+            matches!(e, Error::ServerAuthentication { .. })
+        }),
+    ];
+    for (case, server_first, server_final, expected) in cases {
+        let error = scram_against(server_first, server_final).await;
+        assert!(expected(&error), "{case}: {error:?}");
+        assert!(!error.to_string().contains("secret"), "{case}: the password leaked into the message: {error}");
+    }
+}
+
+/// NegotiateProtocolVersion during startup (a server that does not speak what the client asked for) is a typed
+/// error, not a hang.
+#[tokio::test]
+async fn negotiate_protocol_version_during_startup_is_an_error() {
+    let server = FakeServer::start(|mut socket| async move {
+        fake_server::read_startup(&mut socket).await;
+        let mut body = 0i32.to_be_bytes().to_vec();
+        body.extend_from_slice(&0i32.to_be_bytes());
+        let _ = socket.write_all(&fake_server::message(b'v', &body)).await;
+        let _ = fake_server::read_until(&mut socket, 0).await;
+    });
+    let error =
+        timeout(NO_HANG, Client::connect(&conninfo(&server))).await.expect("connect hung").expect_err("refused");
+    assert!(matches!(error, Error::Protocol(_)), "{error:?}");
+}
