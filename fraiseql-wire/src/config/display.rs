@@ -20,6 +20,7 @@ impl fmt::Debug for Config {
             .field("options", &self.options)
             .field("connect_timeout", &self.connect_timeout)
             .field("ssl_mode", &self.ssl_mode)
+            .field("require_auth", &self.require_auth)
             .field("passfile", &self.passfile)
             .field("max_row_bytes", &self.max_row_bytes)
             .field("cancel_timeout", &self.cancel_timeout)
@@ -58,6 +59,9 @@ impl fmt::Display for Config {
         if let Some(timeout) = self.connect_timeout {
             let secs = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
             pairs.push(("connect_timeout", secs.to_string()));
+        }
+        if let Some(methods) = &self.require_auth {
+            pairs.push(("require_auth", methods.to_string()));
         }
         if let Some(mode) = self.ssl_mode {
             pairs.push(("sslmode", mode.as_str().to_owned()));

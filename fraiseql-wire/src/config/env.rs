@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::os_user::passwd_entry;
 use super::parse::{DEFAULT_PORT, parse_connect_timeout, parse_host_list, parse_hostaddr_list, parse_port_list};
-use super::{Config, Host, Resolved, SslMode, Target, pgpass};
+use super::{Config, Host, RequireAuth, Resolved, SslMode, Target, pgpass};
 use crate::error::Error;
 
 /// The environment variables resolution reads.
@@ -26,6 +26,7 @@ const VARS: &[&str] = &[
     "PGSSLMODE",
     "PGPASSFILE",
     "PGOPTIONS",
+    "PGREQUIREAUTH",
 ];
 
 /// Where the server's Unix socket is looked for when no host is given, in order.
@@ -178,6 +179,15 @@ impl Config {
             .unwrap_or(DEFAULT_APPLICATION_NAME)
             .to_owned();
         let options = self.options.clone().or_else(|| env.var("PGOPTIONS").map(str::to_owned));
+        let require_auth = match (&self.require_auth, env.var("PGREQUIREAUTH")) {
+            (Some(methods), _) => Some(methods.clone()),
+            (None, Some(value)) => Some(
+                value
+                    .parse::<RequireAuth>()
+                    .map_err(|e| Error::config(format!("in the PGREQUIREAUTH environment variable: {e}")))?,
+            ),
+            (None, None) => None,
+        };
 
         let connect_timeout = match (self.connect_timeout, env.var("PGCONNECT_TIMEOUT")) {
             (Some(timeout), _) => Some(timeout),
@@ -209,6 +219,7 @@ impl Config {
             options,
             connect_timeout,
             ssl_mode,
+            require_auth,
             max_row_bytes: self.max_row_bytes,
             cancel_timeout: self.cancel_timeout,
         })
@@ -443,6 +454,20 @@ mod tests {
         assert_eq!(r.ssl_mode, SslMode::Disable);
         match resolve("", &env().with_var("PGSSLMODE", "bogus")) {
             Err(Error::Config { message }) => assert!(message.contains("PGSSLMODE"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn require_auth_sources() {
+        let scram_env = env().with_var("PGREQUIREAUTH", "scram-sha-256");
+        let from_env = resolve("", &scram_env).unwrap().require_auth.map(|r| r.to_string());
+        assert_eq!(from_env.as_deref(), Some("scram-sha-256"));
+        let from_config = resolve("require_auth=!password", &scram_env).unwrap().require_auth.map(|r| r.to_string());
+        assert_eq!(from_config.as_deref(), Some("!password"), "the connection string beats the environment");
+        assert_eq!(resolve("", &env()).unwrap().require_auth, None);
+        match resolve("", &env().with_var("PGREQUIREAUTH", "kerberos")) {
+            Err(Error::Config { message }) => assert!(message.contains("PGREQUIREAUTH"), "{message}"),
             other => panic!("{other:?}"),
         }
     }

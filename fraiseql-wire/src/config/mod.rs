@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use crate::error::Error;
 
+pub use crate::protocol::require_auth::{AuthMethod, RequireAuth};
 pub(crate) use env::Environment;
 
 /// Default cap on one row's size: a row above it is [`Error::RowTooLarge`].
@@ -119,7 +120,7 @@ impl FromStr for SslMode {
 /// ```
 ///
 /// Anything left unset is filled in when connecting, as libpq does: from `PGHOST`, `PGPORT`, `PGUSER`,
-/// `PGPASSWORD`, `PGDATABASE`, `PGAPPNAME`, `PGCONNECT_TIMEOUT`, `PGSSLMODE` and `PGPASSFILE`, then the password
+/// `PGPASSWORD`, `PGDATABASE`, `PGAPPNAME`, `PGCONNECT_TIMEOUT`, `PGSSLMODE`, `PGREQUIREAUTH` and `PGPASSFILE`, then the password
 /// file (`~/.pgpass`), then the defaults (user = the OS user, dbname = the user, host = the default socket
 /// directory if it exists, else `localhost`, port 5432).
 ///
@@ -137,6 +138,7 @@ pub struct Config {
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) ssl_mode: Option<SslMode>,
     pub(crate) passfile: Option<PathBuf>,
+    pub(crate) require_auth: Option<RequireAuth>,
     pub(crate) max_row_bytes: usize,
     pub(crate) cancel_timeout: Duration,
 }
@@ -162,6 +164,7 @@ impl Config {
             connect_timeout: None,
             ssl_mode: None,
             passfile: None,
+            require_auth: None,
             max_row_bytes: DEFAULT_MAX_ROW_BYTES,
             cancel_timeout: Duration::from_secs(5),
         }
@@ -225,6 +228,13 @@ impl Config {
     /// The TLS policy.
     pub fn ssl_mode(mut self, mode: SslMode) -> Self {
         self.ssl_mode = Some(mode);
+        self
+    }
+
+    /// The authentication methods the server may use (libpq's `require_auth`): anything else it asks for is
+    /// refused before a word of the password is sent, and `none` decides whether it may skip authentication.
+    pub fn require_auth(mut self, methods: RequireAuth) -> Self {
+        self.require_auth = Some(methods);
         self
     }
 
@@ -321,6 +331,7 @@ pub(crate) struct Resolved {
     pub(crate) options: Option<String>,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) ssl_mode: SslMode,
+    pub(crate) require_auth: Option<RequireAuth>,
     pub(crate) max_row_bytes: usize,
     pub(crate) cancel_timeout: Duration,
 }
@@ -336,6 +347,7 @@ impl fmt::Debug for Resolved {
             .field("options", &self.options)
             .field("connect_timeout", &self.connect_timeout)
             .field("ssl_mode", &self.ssl_mode)
+            .field("require_auth", &self.require_auth)
             .finish()
     }
 }

@@ -55,10 +55,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ),
     ("service", "service files (pg_service.conf) are not read; spell out host, port, dbname and user instead"),
     ("replication", "replication connections are not supported; remove this parameter"),
-    (
-        "require_auth",
-        "remove this parameter; fraiseql-wire authenticates with password, md5 or scram-sha-256, as the server asks",
-    ),
     ("min_protocol_version", "fraiseql-wire speaks protocol 3.0; remove this parameter"),
     ("max_protocol_version", "fraiseql-wire speaks protocol 3.0; remove this parameter"),
     ("oauth_issuer", "OAuth authentication is not implemented; use password, md5 or scram-sha-256"),
@@ -113,6 +109,7 @@ impl Parsed {
             "connect_timeout" => config.connect_timeout = parse_connect_timeout(value, "connect_timeout")?,
             "sslmode" => config.ssl_mode = if value.is_empty() { None } else { Some(value.parse()?) },
             "passfile" => config.passfile = non_empty(value).map(PathBuf::from),
+            "require_auth" => config.require_auth = if value.is_empty() { None } else { Some(value.parse()?) },
             "client_encoding" => check_client_encoding(value)?,
             "target_session_attrs" => check_choice(
                 key,
@@ -373,7 +370,6 @@ mod tests {
             "gssdelegation",
             "service",
             "replication",
-            "require_auth",
             "keepalives_idle",
             "keepalives_interval",
             "keepalives_count",
@@ -392,6 +388,9 @@ mod tests {
         assert_eq!(unsupported_feature("keepalives=0"), "keepalives=0");
 
         assert!(config_err("target_session_attrs=whatever").contains("expected one of any"));
+        // require_auth is implemented: it parses, and a bad value is a settings error that says what is wrong.
+        assert!(parse("require_auth=scram-sha-256,md5").unwrap().require_auth.is_some());
+        assert!(config_err("require_auth=x").contains("unknown method `x`"));
         assert!(config_err("keepalives=on").contains("keepalives"));
     }
 

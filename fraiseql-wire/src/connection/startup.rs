@@ -72,7 +72,7 @@ async fn authenticate(wire: &mut Wire, config: &Resolved) -> Result<(), Error> {
     };
     auth::startup_message(&params, wire.write_buf())?;
     wire.flush().await?;
-    let mut authenticator = Authenticator::new(&config.user, config.password.as_deref());
+    let mut authenticator = Authenticator::new(&config.user, config.password.as_deref(), config.require_auth.clone());
     loop {
         match wire.next_message().await? {
             Message::ErrorResponse(body) => return Err(DbError::from_fields(body.fields())?.into()),

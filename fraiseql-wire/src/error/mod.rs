@@ -75,6 +75,15 @@ pub enum Error {
         method: String,
     },
 
+    /// The server asked for an authentication method that `require_auth` does not allow (or skipped
+    /// authentication where `none` is not allowed); nothing was sent in answer.
+    AuthMethodRefused {
+        /// What the server asked for.
+        method: String,
+        /// The `require_auth` setting that refused it.
+        require_auth: String,
+    },
+
     /// The server did not authenticate itself as the protocol requires (a SCRAM proof that does not verify, an
     /// exchange that ends without one, an absurd iteration count): it may not be the server the settings meant.
     ServerAuthentication {
@@ -258,6 +267,10 @@ impl Error {
                 "set it in the connection string, the PGPASSWORD environment variable or ~/.pgpass"
             }
             Error::AuthUnsupported { .. } => "use password, md5 or scram-sha-256 for this role in pg_hba.conf",
+            Error::AuthMethodRefused { .. } => {
+                "if the server is the one you meant, allow its method in require_auth or ask for the role's method in \
+                 pg_hba.conf to change; otherwise this server is not to be trusted with the password"
+            }
             Error::ServerAuthentication { .. } => {
                 "check that host and port point at the intended server, and that nothing in between (a proxy, a \
                  load balancer) alters the authentication exchange; the connection was closed"
@@ -327,6 +340,10 @@ impl Error {
             Error::AuthUnsupported { method } => {
                 write!(f, "the server asked for {method} authentication, which fraiseql-wire does not support")
             }
+            Error::AuthMethodRefused { method, require_auth } => write!(
+                f,
+                "the server asked for {method}, which require_auth={require_auth} does not allow; nothing was sent"
+            ),
             Error::ServerAuthentication { reason } => {
                 write!(f, "the server did not authenticate itself: {reason}; it may not be the server you meant")
             }

@@ -7,6 +7,7 @@ use postgres_protocol::authentication::sasl::{ChannelBinding, SCRAM_SHA_256, Scr
 use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 
+use super::require_auth::{AuthMethod, RequireAuth};
 use crate::error::Error;
 
 /// The most PBKDF2 iterations a server may ask of us: 24 times PostgreSQL's default of 4096, and the most that
@@ -47,6 +48,10 @@ pub(crate) struct Authenticator {
     scram: Option<ScramSha256>,
     /// Set once SCRAM has begun, and never cleared: from then on no other method may be asked for.
     scram_started: bool,
+    /// The methods the user lets the server use.
+    require_auth: Option<RequireAuth>,
+    /// Whether the server has asked for any authentication yet.
+    challenged: bool,
 }
 
 /// What to do after an authentication message.
@@ -61,13 +66,37 @@ pub(crate) enum AuthStep {
 }
 
 impl Authenticator {
-    pub(crate) fn new(user: &str, password: Option<&str>) -> Self {
+    pub(crate) fn new(user: &str, password: Option<&str>, require_auth: Option<RequireAuth>) -> Self {
         Authenticator {
             user: user.to_owned(),
             password: password.map(str::to_owned),
             scram: None,
             scram_started: false,
+            require_auth,
+            challenged: false,
         }
+    }
+
+    /// Refuses `method` if `require_auth` does not allow it; `what` names it in the error.
+    fn check_allowed(&self, method: AuthMethod, what: &str) -> Result<(), Error> {
+        match &self.require_auth {
+            Some(allowed) if !allowed.allows(method) => {
+                Err(Error::AuthMethodRefused { method: what.to_owned(), require_auth: allowed.to_string() })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The `require_auth` method a request is, and how to name it; `None` for what is not a request.
+    fn requested(message: &Message) -> Option<(AuthMethod, &'static str)> {
+        Some(match message {
+            Message::AuthenticationCleartextPassword => (AuthMethod::Password, "a cleartext password"),
+            Message::AuthenticationMd5Password(_) => (AuthMethod::Md5, "an MD5 password"),
+            Message::AuthenticationSasl(_) => (AuthMethod::ScramSha256, "SASL (SCRAM) authentication"),
+            Message::AuthenticationGss | Message::AuthenticationGssContinue(_) => (AuthMethod::Gss, "GSSAPI"),
+            Message::AuthenticationSspi => (AuthMethod::Sspi, "SSPI"),
+            _ => return None,
+        })
     }
 
     fn password(&self) -> Result<&[u8], Error> {
@@ -95,8 +124,18 @@ impl Authenticator {
                 )));
             }
         }
+        if let Some((method, what)) = Self::requested(message) {
+            // Continuations of an exchange the server was allowed to begin are not checked again.
+            if !self.challenged || !matches!(message, Message::AuthenticationGssContinue(_)) {
+                self.check_allowed(method, what)?;
+            }
+            self.challenged = true;
+        }
         match message {
             Message::AuthenticationOk => {
+                if !self.challenged {
+                    self.check_allowed(AuthMethod::None, "no authentication at all")?;
+                }
                 if self.scram.is_some() {
                     return Err(server_authentication("it ended SCRAM authentication without proving itself"));
                 }
@@ -201,10 +240,30 @@ mod tests {
 
     /// An authenticator that has started SCRAM.
     fn scram_started() -> Authenticator {
-        let mut auth = Authenticator::new("alice", Some("secret"));
+        let mut auth = Authenticator::new("alice", Some("secret"), None);
         let start = auth_message(10, b"SCRAM-SHA-256\0\0");
         assert_eq!(auth.on_message(&start, &mut BytesMut::new()).unwrap(), AuthStep::Respond);
         auth
+    }
+
+    #[test]
+    fn require_auth_refuses_before_answering() {
+        let scram_only: RequireAuth = "scram-sha-256".parse().unwrap();
+        for (kind, payload) in [(3, Vec::new()), (5, b"salt".to_vec())] {
+            let mut auth = Authenticator::new("alice", Some("secret"), Some(scram_only.clone()));
+            let mut out = BytesMut::new();
+            let result = auth.on_message(&auth_message(kind, &payload), &mut out);
+            assert!(matches!(result, Err(Error::AuthMethodRefused { .. })), "request {kind}: {result:?}");
+            assert!(out.is_empty(), "request {kind}: the password went out");
+        }
+        let mut trusted = Authenticator::new("alice", None, Some(scram_only));
+        let ok = trusted.on_message(&Message::AuthenticationOk, &mut BytesMut::new());
+        assert!(matches!(ok, Err(Error::AuthMethodRefused { ref method, .. }) if method.contains("no authentication")));
+        let mut anything_but_cleartext = Authenticator::new("alice", None, Some("!password".parse().unwrap()));
+        assert_eq!(
+            anything_but_cleartext.on_message(&Message::AuthenticationOk, &mut BytesMut::new()).unwrap(),
+            AuthStep::Done
+        );
     }
 
     #[test]
@@ -263,7 +322,7 @@ mod tests {
             raw.extend_from_slice(&payload);
             if let Ok(Some(message)) = Message::parse(&mut raw) {
                 // Once fresh, and once after a SASL start, so SCRAM challenges reach the SCRAM parser.
-                let mut fresh = Authenticator::new("user", Some("password"));
+                let mut fresh = Authenticator::new("user", Some("password"), None);
                 let _ = fresh.on_message(&message, &mut BytesMut::new());
                 let mut sasl = scram_started();
                 let _ = sasl.on_message(&message, &mut BytesMut::new());
@@ -280,7 +339,7 @@ mod tests {
 
     #[test]
     fn password_is_required_for_cleartext() {
-        let mut auth = Authenticator::new("alice", None);
+        let mut auth = Authenticator::new("alice", None, None);
         let mut out = BytesMut::new();
         let err = auth.on_message(&Message::AuthenticationCleartextPassword, &mut out).unwrap_err();
         assert!(matches!(err, Error::PasswordMissing { ref user } if user == "alice"));
@@ -288,7 +347,7 @@ mod tests {
 
     #[test]
     fn cleartext_sends_the_password() {
-        let mut auth = Authenticator::new("alice", Some("secret"));
+        let mut auth = Authenticator::new("alice", Some("secret"), None);
         let mut out = BytesMut::new();
         assert_eq!(auth.on_message(&Message::AuthenticationCleartextPassword, &mut out).unwrap(), AuthStep::Respond);
         assert_eq!(&out[..], b"p\0\0\0\x0bsecret\0");
@@ -296,7 +355,7 @@ mod tests {
 
     #[test]
     fn ok_without_scram_proof_is_refused() {
-        let mut auth = Authenticator::new("alice", Some("secret"));
+        let mut auth = Authenticator::new("alice", Some("secret"), None);
         auth.scram = Some(ScramSha256::new(b"secret", ChannelBinding::unsupported()));
         assert!(auth.on_message(&Message::AuthenticationOk, &mut BytesMut::new()).is_err());
     }

@@ -6,6 +6,7 @@
 pub(crate) mod auth;
 pub(crate) mod frame;
 pub(crate) mod query;
+pub(crate) mod require_auth;
 
 /// OID of the `json` type.
 pub(crate) const JSON_OID: u32 = 114;

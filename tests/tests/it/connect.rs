@@ -303,3 +303,37 @@ async fn the_next_host_is_tried_when_one_is_down() {
     );
     assert_usable(&connect(&uri).await).await;
 }
+
+/// `require_auth` accepts and refuses as libpq 16 documents it, against the cluster's trust, cleartext, MD5 and
+/// SCRAM roles; a refusal happens before anything of the password is sent, and names what the server asked for.
+#[tokio::test]
+async fn require_auth_accepts_and_refuses_as_libpq_does() {
+    let db = database().await;
+    let roles = [AuthUser::Trust, AuthUser::Password, AuthUser::Md5, AuthUser::Scram];
+    // For each setting: whether the trust, password, md5 and scram roles connect.
+    let table: [(&str, [bool; 4]); 10] = [
+        ("password", [false, true, false, false]),
+        ("md5", [false, false, true, false]),
+        ("scram-sha-256", [false, false, false, true]),
+        ("none", [true, false, false, false]),
+        ("password,md5", [false, true, true, false]),
+        ("scram-sha-256,none", [true, false, false, true]),
+        ("!password", [true, false, true, true]),
+        ("!none", [false, true, true, true]),
+        ("!password,!md5", [true, false, false, true]),
+        ("!scram-sha-256,!none", [false, true, true, false]),
+    ];
+    for (setting, expected) in table {
+        for (role, connects) in roles.into_iter().zip(expected) {
+            let conninfo = format!("{}?require_auth={setting}", db.url(role));
+            match Client::connect(&conninfo).await {
+                Ok(_) => assert!(connects, "require_auth={setting} let {role:?} connect"),
+                Err(Error::AuthMethodRefused { method, require_auth }) => {
+                    assert!(!connects, "require_auth={setting} refused {role:?}: {method}");
+                    assert_eq!(require_auth, setting);
+                }
+                Err(other) => panic!("require_auth={setting}, {role:?}: unexpected error {other:?}"),
+            }
+        }
+    }
+}
