@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::os_user::passwd_entry;
 use super::parse::{DEFAULT_PORT, parse_connect_timeout, parse_host_list, parse_hostaddr_list, parse_port_list};
-use super::{Config, Host, RequireAuth, Resolved, SslMode, Target, pgpass};
+use super::{Config, Host, RequireAuth, Resolved, Secret, SslMode, Target, pgpass};
 use crate::error::Error;
 
 /// The environment variables resolution reads.
@@ -199,14 +199,14 @@ impl Config {
         let targets = self.targets(env)?;
 
         let password = match self.password.as_deref().or(env.var("PGPASSWORD")) {
-            Some(password) => Some(password.to_owned()),
+            Some(password) => Some(Secret::from(password.to_owned())),
             None => {
                 let passfile = self
                     .passfile
                     .clone()
                     .or_else(|| env.var("PGPASSFILE").map(PathBuf::from))
                     .or_else(|| env.home.as_ref().map(|home| home.join(".pgpass")));
-                passfile.and_then(|path| pgpass::find_password(&path, &targets, &dbname, &user))
+                passfile.and_then(|path| pgpass::find_password(&path, &targets, &dbname, &user)).map(Secret::from)
             }
         };
 

@@ -9,6 +9,7 @@ mod os_user;
 mod pairs;
 mod parse;
 mod pgpass;
+mod secret;
 mod uri;
 
 use std::fmt;
@@ -20,6 +21,7 @@ use crate::error::Error;
 
 pub use crate::protocol::require_auth::{AuthMethod, RequireAuth};
 pub(crate) use env::Environment;
+pub(crate) use secret::Secret;
 
 /// Default cap on one row's size: a row above it is [`Error::RowTooLarge`].
 pub const DEFAULT_MAX_ROW_BYTES: usize = 256 * 1024 * 1024;
@@ -130,7 +132,7 @@ pub struct Config {
     pub(crate) hosts: Vec<Host>,
     pub(crate) ports: Vec<u16>,
     pub(crate) user: Option<String>,
-    pub(crate) password: Option<String>,
+    pub(crate) password: Option<Secret>,
     pub(crate) dbname: Option<String>,
     pub(crate) application_name: Option<String>,
     pub(crate) fallback_application_name: Option<String>,
@@ -195,9 +197,10 @@ impl Config {
         self
     }
 
-    /// The password, for password, md5 and scram-sha-256 authentication.
+    /// The password, for password, md5 and scram-sha-256 authentication. The settings' copy is wiped from memory
+    /// when they are dropped, and never printed.
     pub fn password(mut self, password: impl Into<String>) -> Self {
-        self.password = Some(password.into());
+        self.password = Some(Secret::from(password.into()));
         self
     }
 
@@ -325,7 +328,7 @@ impl fmt::Display for Target {
 pub(crate) struct Resolved {
     pub(crate) targets: Vec<Target>,
     pub(crate) user: String,
-    pub(crate) password: Option<String>,
+    pub(crate) password: Option<Secret>,
     pub(crate) dbname: String,
     pub(crate) application_name: String,
     pub(crate) options: Option<String>,

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::pairs::parse_pairs;
 use super::uri::parse_uri;
-use super::{Config, Host};
+use super::{Config, Host, Secret};
 use crate::error::Error;
 
 /// PostgreSQL's default port.
@@ -101,7 +101,7 @@ impl Parsed {
             }
             "port" => config.ports = parse_port_list(value, "port")?,
             "user" => config.user = non_empty(value),
-            "password" => config.password = non_empty(value),
+            "password" => config.password = non_empty(value).map(Secret::from),
             "dbname" => config.dbname = non_empty(value),
             "application_name" => config.application_name = non_empty(value),
             "fallback_application_name" => config.fallback_application_name = non_empty(value),

@@ -2,8 +2,8 @@
 
 use percent_encoding::percent_decode_str;
 
-use super::Host;
 use super::parse::{DEFAULT_PORT, Parsed, host_from_str, non_empty, parse_port};
+use super::{Host, Secret};
 use crate::error::Error;
 
 /// Parses what follows `postgresql://`: `[user[:password]@][host[:port][,…]][/dbname][?param=value&…]`.
@@ -24,7 +24,7 @@ pub(super) fn parse_uri(rest: &str, parsed: &mut Parsed) -> Result<(), Error> {
             };
             parsed.config.user = non_empty(&decode(user, "user name")?);
             if let Some(password) = password {
-                parsed.config.password = non_empty(&decode(password, "password")?);
+                parsed.config.password = non_empty(&decode(password, "password")?).map(Secret::from);
             }
             hostspec
         }

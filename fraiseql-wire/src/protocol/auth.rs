@@ -6,6 +6,7 @@ use postgres_protocol::authentication::md5_hash;
 use postgres_protocol::authentication::sasl::{ChannelBinding, SCRAM_SHA_256, ScramSha256};
 use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
+use zeroize::Zeroizing;
 
 use super::require_auth::{AuthMethod, RequireAuth};
 use crate::error::Error;
@@ -44,7 +45,9 @@ pub(crate) fn startup_message(params: &StartupParams<'_>, out: &mut BytesMut) ->
 /// Answers the server's authentication requests until it says `AuthenticationOk`.
 pub(crate) struct Authenticator {
     user: String,
-    password: Option<String>,
+    /// Zeroed when the authenticator is dropped. (SCRAM's own derived state lives inside `postgres-protocol`,
+    /// which does not zero it.)
+    password: Option<Zeroizing<String>>,
     scram: Option<ScramSha256>,
     /// Set once SCRAM has begun, and never cleared: from then on no other method may be asked for.
     scram_started: bool,
@@ -69,7 +72,7 @@ impl Authenticator {
     pub(crate) fn new(user: &str, password: Option<&str>, require_auth: Option<RequireAuth>) -> Self {
         Authenticator {
             user: user.to_owned(),
-            password: password.map(str::to_owned),
+            password: password.map(|p| Zeroizing::new(p.to_owned())),
             scram: None,
             scram_started: false,
             require_auth,
@@ -100,7 +103,7 @@ impl Authenticator {
     }
 
     fn password(&self) -> Result<&[u8], Error> {
-        self.password.as_deref().map(str::as_bytes).ok_or_else(|| Error::PasswordMissing { user: self.user.clone() })
+        self.password.as_deref().map(String::as_bytes).ok_or_else(|| Error::PasswordMissing { user: self.user.clone() })
     }
 
     /// Handles one authentication message; anything else is the caller's business.
