@@ -6,6 +6,8 @@
 
 mod cancel;
 mod lease;
+#[cfg(test)]
+mod replay;
 mod row;
 mod session;
 mod startup;

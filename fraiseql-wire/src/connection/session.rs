@@ -197,6 +197,20 @@ impl Session {
         Ok(Session { wire: opened.wire, cancel: opened.cancel, state: State::Idle })
     }
 
+    /// A session reading `io` (recorded bytes), in `state`, for the property tests of the read path.
+    #[cfg(test)]
+    pub(crate) fn replaying(io: super::transport::Transport, max_row_bytes: usize, state: State) -> Session {
+        let mut wire = Wire::new(io, max_row_bytes);
+        wire.authenticated();
+        Session { wire, cancel: None, state }
+    }
+
+    /// How many bytes the read buffer holds room for.
+    #[cfg(test)]
+    pub(crate) fn read_capacity(&self) -> usize {
+        self.wire.read.capacity()
+    }
+
     pub(crate) fn state(&self) -> &State {
         &self.state
     }

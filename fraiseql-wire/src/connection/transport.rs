@@ -18,6 +18,9 @@ pub(crate) enum Transport {
     Tcp(TcpStream),
     #[cfg(unix)]
     Unix(UnixStream),
+    /// Recorded server bytes, for the property tests of the read path.
+    #[cfg(test)]
+    Replay(super::replay::Replay),
 }
 
 impl Transport {
@@ -69,6 +72,8 @@ impl AsyncRead for Transport {
             Transport::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(test)]
+            Transport::Replay(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -79,6 +84,8 @@ impl AsyncWrite for Transport {
             Transport::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(test)]
+            Transport::Replay(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -87,6 +94,8 @@ impl AsyncWrite for Transport {
             Transport::Tcp(s) => Pin::new(s).poll_flush(cx),
             #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(test)]
+            Transport::Replay(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -95,6 +104,8 @@ impl AsyncWrite for Transport {
             Transport::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(test)]
+            Transport::Replay(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }
