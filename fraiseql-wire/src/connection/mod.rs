@@ -6,8 +6,8 @@
 
 mod cancel;
 mod lease;
-#[cfg(test)]
-mod replay;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod replay;
 mod row;
 mod session;
 mod startup;

@@ -198,7 +198,7 @@ impl Session {
     }
 
     /// A session reading `io` (recorded bytes), in `state`, for the property tests of the read path.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn replaying(io: super::transport::Transport, max_row_bytes: usize, state: State) -> Session {
         let mut wire = Wire::new(io, max_row_bytes);
         wire.authenticated();
@@ -206,7 +206,7 @@ impl Session {
     }
 
     /// How many bytes the read buffer holds room for.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn read_capacity(&self) -> usize {
         self.wire.read.capacity()
     }

@@ -18,8 +18,8 @@ pub(crate) enum Transport {
     Tcp(TcpStream),
     #[cfg(unix)]
     Unix(UnixStream),
-    /// Recorded server bytes, for the property tests of the read path.
-    #[cfg(test)]
+    /// Recorded server bytes, for the property tests and fuzz targets of the read path.
+    #[cfg(any(test, feature = "fuzzing"))]
     Replay(super::replay::Replay),
 }
 
@@ -72,7 +72,7 @@ impl AsyncRead for Transport {
             Transport::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_read(cx, buf),
-            #[cfg(test)]
+            #[cfg(any(test, feature = "fuzzing"))]
             Transport::Replay(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
@@ -84,7 +84,7 @@ impl AsyncWrite for Transport {
             Transport::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_write(cx, buf),
-            #[cfg(test)]
+            #[cfg(any(test, feature = "fuzzing"))]
             Transport::Replay(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
@@ -94,7 +94,7 @@ impl AsyncWrite for Transport {
             Transport::Tcp(s) => Pin::new(s).poll_flush(cx),
             #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_flush(cx),
-            #[cfg(test)]
+            #[cfg(any(test, feature = "fuzzing"))]
             Transport::Replay(s) => Pin::new(s).poll_flush(cx),
         }
     }
@@ -104,7 +104,7 @@ impl AsyncWrite for Transport {
             Transport::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_shutdown(cx),
-            #[cfg(test)]
+            #[cfg(any(test, feature = "fuzzing"))]
             Transport::Replay(s) => Pin::new(s).poll_shutdown(cx),
         }
     }

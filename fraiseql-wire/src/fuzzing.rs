@@ -1,0 +1,57 @@
+//! Entry points for the cargo-fuzz targets in `fuzz/` (feature `fuzzing`): each feeds arbitrary input to one of
+//! the layers that read what the network or a caller hands over. Not a public API; `TESTING_GUIDE.md` says how to
+//! run them.
+
+use bytes::BytesMut;
+use postgres_protocol::message::backend::Message;
+
+use crate::protocol::auth::Authenticator;
+use crate::protocol::frame;
+use crate::sql::{Relation, parse_fragment};
+
+/// Message framing and the DataRow fast path.
+pub fn frame(bytes: &[u8]) {
+    let _ = frame::header(bytes);
+    let _ = frame::single_column(bytes);
+}
+
+/// A server's authentication message, to a fresh authenticator and to one in the middle of SCRAM.
+pub fn auth(bytes: &[u8]) {
+    // Only whole messages, as the connection hands over: `Message::parse` reserves whatever length an incomplete
+    // message declares, which the connection's own framing checks and caps first.
+    match frame::header(bytes) {
+        Ok(Some(header)) if header.total <= bytes.len() => {}
+        _ => return,
+    }
+    let mut raw = BytesMut::from(bytes);
+    let Ok(Some(message)) = Message::parse(&mut raw) else { return };
+    let mut fresh = Authenticator::new("user", Some("password"), None);
+    let _ = fresh.on_message(&message, &mut BytesMut::new());
+    let mut start = BytesMut::from(&b"R\0\0\0\x17\0\0\0\x0aSCRAM-SHA-256\0\0"[..]);
+    if let Ok(Some(start)) = Message::parse(&mut start) {
+        let mut scram = Authenticator::new("user", Some("password"), None);
+        if scram.on_message(&start, &mut BytesMut::new()).is_ok() {
+            let _ = scram.on_message(&message, &mut BytesMut::new());
+        }
+    }
+}
+
+/// A libpq connection string.
+pub fn connection_string(text: &str) {
+    let _ = text.parse::<crate::config::Config>();
+}
+
+/// A `where_sql` fragment with `params` parameters, and a relation name.
+pub fn sql(text: &str, params: usize) {
+    let _ = parse_fragment(text, params % 4);
+    let _ = Relation::parse(text);
+}
+
+/// Server bytes read as a query's rows, split into reads at `cuts`; panics if two splittings disagree or the
+/// read buffer grows past what the message caps allow.
+pub fn session(bytes: &[u8], cuts: &[usize]) {
+    let (seen, largest) = crate::connection::replay::replay(bytes, cuts);
+    let (whole, _) = crate::connection::replay::replay(bytes, &[]);
+    assert_eq!(seen, whole, "the same bytes read in other pieces gave another result");
+    assert!(largest <= 256 * 1024, "the read buffer grew to {largest} bytes");
+}
