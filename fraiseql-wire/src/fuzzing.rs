@@ -5,7 +5,7 @@
 use bytes::BytesMut;
 use postgres_protocol::message::backend::Message;
 
-use crate::protocol::auth::Authenticator;
+use crate::protocol::auth::{AuthPolicy, Authenticator, Link};
 use crate::protocol::frame;
 use crate::sql::{Relation, parse_fragment};
 
@@ -25,11 +25,11 @@ pub fn auth(bytes: &[u8]) {
     }
     let mut raw = BytesMut::from(bytes);
     let Ok(Some(message)) = Message::parse(&mut raw) else { return };
-    let mut fresh = Authenticator::new("user", Some("password"), None);
+    let mut fresh = Authenticator::new("user", Some("password"), AuthPolicy::default(), Link::plain(false));
     let _ = fresh.on_message(&message, &mut BytesMut::new());
     let mut start = BytesMut::from(&b"R\0\0\0\x17\0\0\0\x0aSCRAM-SHA-256\0\0"[..]);
     if let Ok(Some(start)) = Message::parse(&mut start) {
-        let mut scram = Authenticator::new("user", Some("password"), None);
+        let mut scram = Authenticator::new("user", Some("password"), AuthPolicy::default(), Link::plain(false));
         if scram.on_message(&start, &mut BytesMut::new()).is_ok() {
             let _ = scram.on_message(&message, &mut BytesMut::new());
         }

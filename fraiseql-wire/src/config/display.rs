@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::pairs::is_space;
-use super::{Config, Host};
+use super::{Config, Host, RootCert, SslNegotiation};
 
 const REDACTED: &str = "<redacted>";
 
@@ -20,6 +20,7 @@ impl fmt::Debug for Config {
             .field("options", &self.options)
             .field("connect_timeout", &self.connect_timeout)
             .field("ssl_mode", &self.ssl_mode)
+            .field("tls", &self.tls)
             .field("require_auth", &self.require_auth)
             .field("passfile", &self.passfile)
             .field("max_row_bytes", &self.max_row_bytes)
@@ -65,6 +66,34 @@ impl fmt::Display for Config {
         }
         if let Some(mode) = self.ssl_mode {
             pairs.push(("sslmode", mode.as_str().to_owned()));
+        }
+        let tls = &self.tls;
+        match &tls.root_cert {
+            Some(RootCert::System) => pairs.push(("sslrootcert", "system".to_owned())),
+            Some(RootCert::File(path)) => pairs.push(("sslrootcert", path.display().to_string())),
+            None => {}
+        }
+        for (key, path) in [("sslcert", &tls.cert), ("sslkey", &tls.key)] {
+            if let Some(path) = path {
+                pairs.push((key, path.display().to_string()));
+            }
+        }
+        if let Some(negotiation) = tls.negotiation {
+            let value = if negotiation == SslNegotiation::Direct { "direct" } else { "postgres" };
+            pairs.push(("sslnegotiation", value.to_owned()));
+        }
+        if let Some(sni) = tls.sni {
+            pairs.push(("sslsni", if sni { "1" } else { "0" }.to_owned()));
+        }
+        if let Some(binding) = tls.channel_binding {
+            pairs.push(("channel_binding", binding.as_str().to_owned()));
+        }
+        for (key, version) in
+            [("ssl_min_protocol_version", tls.min_version), ("ssl_max_protocol_version", tls.max_version)]
+        {
+            if let Some(version) = version {
+                pairs.push((key, version.as_str().to_owned()));
+            }
         }
         if let Some(passfile) = &self.passfile {
             pairs.push(("passfile", passfile.display().to_string()));
@@ -135,6 +164,12 @@ mod tests {
             .options("-c search_path=app")
             .connect_timeout(Duration::from_secs(7))
             .ssl_mode(SslMode::Allow)
+            .ssl_root_cert(RootCert::File("/etc/ca dir/root.crt".into()))
+            .ssl_client_cert("/c.crt", "/c.key")
+            .ssl_negotiation(SslNegotiation::Postgres)
+            .ssl_sni(false)
+            .ssl_protocol_versions(Some(crate::config::TlsVersion::Tls13), None)
+            .channel_binding(crate::config::ChannelBinding::Disable)
             .passfile("/etc/pg pass");
         let mut with_empty_app = c.clone();
         with_empty_app.application_name = None; // an empty value parses back as unset

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::os_user::passwd_entry;
 use super::parse::{DEFAULT_PORT, parse_connect_timeout, parse_host_list, parse_hostaddr_list, parse_port_list};
-use super::{Config, Host, RequireAuth, Resolved, Secret, SslMode, Target, pgpass};
+use super::{Config, Host, RequireAuth, Resolved, Secret, Target, TlsSettings, pgpass};
 use crate::error::Error;
 
 /// The environment variables resolution reads.
@@ -24,6 +24,14 @@ const VARS: &[&str] = &[
     "PGAPPNAME",
     "PGCONNECT_TIMEOUT",
     "PGSSLMODE",
+    "PGSSLROOTCERT",
+    "PGSSLCERT",
+    "PGSSLKEY",
+    "PGSSLNEGOTIATION",
+    "PGSSLSNI",
+    "PGSSLMINPROTOCOLVERSION",
+    "PGSSLMAXPROTOCOLVERSION",
+    "PGCHANNELBINDING",
     "PGPASSFILE",
     "PGOPTIONS",
     "PGREQUIREAUTH",
@@ -53,6 +61,8 @@ pub(crate) struct Environment {
     home: Option<PathBuf>,
     /// Whether a socket file exists.
     socket_exists: SocketProbe,
+    /// Whether a regular file exists (the default client certificate).
+    file_exists: SocketProbe,
 }
 
 impl fmt::Debug for Environment {
@@ -91,13 +101,25 @@ impl Environment {
             .filter(|home| !home.is_empty())
             .map(PathBuf::from)
             .or_else(|| passwd.and_then(|p| p.home));
-        Environment { vars, os_user, home, socket_exists: Arc::new(|path: &Path| path.exists()) }
+        Environment {
+            vars,
+            os_user,
+            home,
+            socket_exists: Arc::new(|path: &Path| path.exists()),
+            file_exists: Arc::new(|path: &Path| path.is_file()),
+        }
     }
 
     /// An environment with no variables, no OS user, no home directory and no sockets, for tests.
     #[cfg(test)]
     pub(crate) fn empty() -> Environment {
-        Environment { vars: HashMap::new(), os_user: None, home: None, socket_exists: Arc::new(|_: &Path| false) }
+        Environment {
+            vars: HashMap::new(),
+            os_user: None,
+            home: None,
+            socket_exists: Arc::new(|_: &Path| false),
+            file_exists: Arc::new(|_: &Path| false),
+        }
     }
 
     /// Sets an environment variable (an empty value is as if unset, as for the real environment).
@@ -132,8 +154,23 @@ impl Environment {
         self
     }
 
-    fn var(&self, name: &str) -> Option<&str> {
+    /// Fakes which regular files exist.
+    #[cfg(test)]
+    pub(crate) fn with_file_probe(mut self, probe: impl Fn(&Path) -> bool + Send + Sync + 'static) -> Environment {
+        self.file_exists = Arc::new(probe);
+        self
+    }
+
+    pub(super) fn var(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)
+    }
+
+    pub(super) fn home(&self) -> Option<&Path> {
+        self.home.as_deref()
+    }
+
+    pub(super) fn file_exists(&self, path: &Path) -> bool {
+        (self.file_exists)(path)
     }
 }
 
@@ -147,19 +184,7 @@ impl Config {
     /// Precedence: the configuration, then the environment variable, then (password only) the password file,
     /// then the default.
     pub(crate) fn resolve_in(&self, env: &Environment) -> Result<Resolved, Error> {
-        let ssl_mode = match (self.ssl_mode, env.var("PGSSLMODE")) {
-            (Some(mode), _) => mode,
-            (None, Some(value)) => value
-                .parse::<SslMode>()
-                .map_err(|e| Error::config(format!("in the PGSSLMODE environment variable: {e}")))?,
-            (None, None) => SslMode::default(),
-        };
-        if ssl_mode.requires_tls() {
-            return Err(Error::unsupported(
-                format!("sslmode={}", ssl_mode.as_str()),
-                "TLS is not implemented yet; use sslmode=disable or prefer on a trusted network or a Unix socket",
-            ));
-        }
+        let tls = TlsSettings::resolve(self.ssl_mode, &self.tls, env)?;
 
         let user = match self.user.as_deref().or(env.var("PGUSER")).or(env.os_user.as_deref()) {
             Some(user) => user.to_owned(),
@@ -218,7 +243,7 @@ impl Config {
             application_name,
             options,
             connect_timeout,
-            ssl_mode,
+            tls,
             require_auth,
             max_row_bytes: self.max_row_bytes,
             cancel_timeout: self.cancel_timeout,
@@ -275,6 +300,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::config::SslMode;
     use crate::config::pgpass::test_support::TempDir;
 
     fn env() -> Environment {
@@ -298,7 +324,7 @@ mod tests {
         assert_eq!(r.password, None);
         assert_eq!(r.options, None);
         assert_eq!(r.connect_timeout, None);
-        assert_eq!(r.ssl_mode, SslMode::Prefer);
+        assert_eq!(r.tls.mode, SslMode::Prefer);
         assert_eq!(r.targets, vec![Target { host: Host::Tcp("localhost".to_owned()), port: 5432 }]);
         assert_eq!(r.max_row_bytes, crate::config::DEFAULT_MAX_ROW_BYTES);
         assert_eq!(r.cancel_timeout, Duration::from_secs(5));
@@ -334,7 +360,7 @@ mod tests {
         assert_eq!(from_env.dbname, "envdb");
         assert_eq!(from_env.application_name, "envapp");
         assert_eq!(from_env.connect_timeout, Some(Duration::from_secs(9)));
-        assert_eq!(from_env.ssl_mode, SslMode::Disable);
+        assert_eq!(from_env.tls.mode, SslMode::Disable);
         assert_eq!(from_env.options.as_deref(), Some("-c envopt=1"));
 
         let explicit = resolve(
@@ -349,7 +375,7 @@ mod tests {
         assert_eq!(explicit.dbname, "cfgdb");
         assert_eq!(explicit.application_name, "cfgapp");
         assert_eq!(explicit.connect_timeout, Some(Duration::from_secs(3)));
-        assert_eq!(explicit.ssl_mode, SslMode::Allow);
+        assert_eq!(explicit.tls.mode, SslMode::Allow);
         assert_eq!(explicit.options.as_deref(), Some("-c cfgopt=1"));
     }
 
@@ -434,24 +460,17 @@ mod tests {
     }
 
     #[test]
-    fn tls_modes_are_refused_at_resolution() {
+    fn tls_modes_resolve_from_settings_then_environment() {
         for mode in ["require", "verify-ca", "verify-full"] {
-            let expected = format!("sslmode={mode}");
-            match resolve(&format!("sslmode={mode}"), &env()) {
-                Err(Error::Unsupported { feature, advice }) => {
-                    assert_eq!(feature, expected);
-                    assert!(advice.contains("TLS is not implemented yet"), "{advice}");
-                }
-                other => panic!("{other:?}"),
-            }
-            match resolve("", &env().with_var("PGSSLMODE", mode)) {
-                Err(Error::Unsupported { feature, .. }) => assert_eq!(feature, expected),
-                other => panic!("{other:?}"),
-            }
+            let r = resolve(&format!("sslmode={mode}"), &env()).unwrap();
+            assert_eq!(r.tls.mode.as_str(), mode);
+            assert!(r.tls.mode_explicit);
+            let r = resolve("", &env().with_var("PGSSLMODE", mode)).unwrap();
+            assert_eq!(r.tls.mode.as_str(), mode);
         }
-        // An explicit acceptable mode beats a refused one from the environment.
+        // The connection string beats the environment.
         let r = resolve("sslmode=disable", &env().with_var("PGSSLMODE", "verify-full")).unwrap();
-        assert_eq!(r.ssl_mode, SslMode::Disable);
+        assert_eq!(r.tls.mode, SslMode::Disable);
         match resolve("", &env().with_var("PGSSLMODE", "bogus")) {
             Err(Error::Config { message }) => assert!(message.contains("PGSSLMODE"), "{message}"),
             other => panic!("{other:?}"),

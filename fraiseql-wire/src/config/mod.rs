@@ -10,6 +10,7 @@ mod pairs;
 mod parse;
 mod pgpass;
 mod secret;
+mod tls;
 mod uri;
 
 use std::fmt;
@@ -22,6 +23,8 @@ use crate::error::Error;
 pub use crate::protocol::require_auth::{AuthMethod, RequireAuth};
 pub(crate) use env::Environment;
 pub(crate) use secret::Secret;
+pub use tls::{ChannelBinding, RootCert, SslMode, SslNegotiation, TlsVersion};
+pub(crate) use tls::{ClientCert, TlsOptions, TlsSettings};
 
 /// Default cap on one row's size: a row above it is [`Error::RowTooLarge`].
 pub const DEFAULT_MAX_ROW_BYTES: usize = 256 * 1024 * 1024;
@@ -44,67 +47,6 @@ impl fmt::Display for Host {
     }
 }
 
-/// TLS policy, as libpq's `sslmode`.
-///
-/// TLS itself is not implemented yet: `disable`, `allow` and `prefer` connect without TLS (all three allow a
-/// plaintext session), and the modes that demand TLS are refused with [`Error::Unsupported`] rather than being
-/// silently weakened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum SslMode {
-    /// Never use TLS.
-    Disable,
-    /// Plaintext first, TLS if the server insists.
-    Allow,
-    /// TLS if the server offers it, else plaintext (libpq's default).
-    #[default]
-    Prefer,
-    /// TLS required, certificate not checked.
-    Require,
-    /// TLS required, certificate chain checked.
-    VerifyCa,
-    /// TLS required, certificate chain and host name checked.
-    VerifyFull,
-}
-
-impl SslMode {
-    /// Whether this mode refuses a plaintext session.
-    pub fn requires_tls(self) -> bool {
-        matches!(self, SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull)
-    }
-
-    /// The libpq spelling of this mode.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SslMode::Disable => "disable",
-            SslMode::Allow => "allow",
-            SslMode::Prefer => "prefer",
-            SslMode::Require => "require",
-            SslMode::VerifyCa => "verify-ca",
-            SslMode::VerifyFull => "verify-full",
-        }
-    }
-}
-
-impl FromStr for SslMode {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Ok(match s {
-            "disable" => SslMode::Disable,
-            "allow" => SslMode::Allow,
-            "prefer" => SslMode::Prefer,
-            "require" => SslMode::Require,
-            "verify-ca" => SslMode::VerifyCa,
-            "verify-full" => SslMode::VerifyFull,
-            other => {
-                return Err(Error::config(format!(
-                    "invalid sslmode `{other}`: expected one of disable, allow, prefer, require, verify-ca, verify-full"
-                )));
-            }
-        })
-    }
-}
-
 /// Connection settings.
 ///
 /// Build one with [`Config::new`] and the setters, or parse a libpq connection string with
@@ -122,7 +64,8 @@ impl FromStr for SslMode {
 /// ```
 ///
 /// Anything left unset is filled in when connecting, as libpq does: from `PGHOST`, `PGPORT`, `PGUSER`,
-/// `PGPASSWORD`, `PGDATABASE`, `PGAPPNAME`, `PGCONNECT_TIMEOUT`, `PGSSLMODE`, `PGREQUIREAUTH` and `PGPASSFILE`, then the password
+/// `PGPASSWORD`, `PGDATABASE`, `PGAPPNAME`, `PGCONNECT_TIMEOUT`, `PGSSLMODE`, `PGSSLROOTCERT`, `PGSSLCERT`, `PGSSLKEY`,
+/// `PGSSLNEGOTIATION`, `PGSSLSNI`, `PGCHANNELBINDING`, `PGREQUIREAUTH` and `PGPASSFILE`, then the password
 /// file (`~/.pgpass`), then the defaults (user = the OS user, dbname = the user, host = the default socket
 /// directory if it exists, else `localhost`, port 5432).
 ///
@@ -139,6 +82,7 @@ pub struct Config {
     pub(crate) options: Option<String>,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) ssl_mode: Option<SslMode>,
+    pub(crate) tls: TlsOptions,
     pub(crate) passfile: Option<PathBuf>,
     pub(crate) require_auth: Option<RequireAuth>,
     pub(crate) max_row_bytes: usize,
@@ -165,6 +109,7 @@ impl Config {
             options: None,
             connect_timeout: None,
             ssl_mode: None,
+            tls: TlsOptions::default(),
             passfile: None,
             require_auth: None,
             max_row_bytes: DEFAULT_MAX_ROW_BYTES,
@@ -228,9 +173,52 @@ impl Config {
         self
     }
 
-    /// The TLS policy.
+    /// The TLS policy (libpq's `sslmode`). Left unset, it is `prefer` without plaintext fallback off loopback:
+    /// see [`SslMode`].
     pub fn ssl_mode(mut self, mode: SslMode) -> Self {
         self.ssl_mode = Some(mode);
+        self
+    }
+
+    /// The certificates that may sign the server's (libpq's `sslrootcert`; default `~/.postgresql/root.crt` if it
+    /// exists). With a file present, even `sslmode=require` checks the chain, as in libpq.
+    pub fn ssl_root_cert(mut self, roots: RootCert) -> Self {
+        self.tls.root_cert = Some(roots);
+        self
+    }
+
+    /// A client certificate and its private key, PEM files (libpq's `sslcert` and `sslkey`; PKCS#8, PKCS#1 and
+    /// SEC1 keys). The key file must not be readable by group or others.
+    pub fn ssl_client_cert(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.tls.cert = Some(cert.into());
+        self.tls.key = Some(key.into());
+        self
+    }
+
+    /// How TLS is started (libpq's `sslnegotiation`).
+    pub fn ssl_negotiation(mut self, negotiation: SslNegotiation) -> Self {
+        self.tls.negotiation = Some(negotiation);
+        self
+    }
+
+    /// Whether to send the host name in the TLS handshake (SNI; libpq's `sslsni`, default on). Never sent for an
+    /// IP address.
+    pub fn ssl_sni(mut self, sni: bool) -> Self {
+        self.tls.sni = Some(sni);
+        self
+    }
+
+    /// The lowest and highest TLS versions allowed (libpq's `ssl_min_protocol_version` and
+    /// `ssl_max_protocol_version`; default: 1.2 to 1.3).
+    pub fn ssl_protocol_versions(mut self, min: Option<TlsVersion>, max: Option<TlsVersion>) -> Self {
+        self.tls.min_version = min;
+        self.tls.max_version = max;
+        self
+    }
+
+    /// Whether SCRAM binds itself to the TLS channel (libpq's `channel_binding`, default `prefer`).
+    pub fn channel_binding(mut self, binding: ChannelBinding) -> Self {
+        self.tls.channel_binding = Some(binding);
         self
     }
 
@@ -333,7 +321,7 @@ pub(crate) struct Resolved {
     pub(crate) application_name: String,
     pub(crate) options: Option<String>,
     pub(crate) connect_timeout: Option<Duration>,
-    pub(crate) ssl_mode: SslMode,
+    pub(crate) tls: TlsSettings,
     pub(crate) require_auth: Option<RequireAuth>,
     pub(crate) max_row_bytes: usize,
     pub(crate) cancel_timeout: Duration,
@@ -349,7 +337,7 @@ impl fmt::Debug for Resolved {
             .field("application_name", &self.application_name)
             .field("options", &self.options)
             .field("connect_timeout", &self.connect_timeout)
-            .field("ssl_mode", &self.ssl_mode)
+            .field("tls", &self.tls)
             .field("require_auth", &self.require_auth)
             .finish()
     }

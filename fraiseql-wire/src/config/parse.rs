@@ -12,14 +12,12 @@ use std::time::Duration;
 
 use super::pairs::parse_pairs;
 use super::uri::parse_uri;
-use super::{Config, Host, Secret};
+use super::{Config, Host, Secret, SslMode};
 use crate::error::Error;
 
 /// PostgreSQL's default port.
 pub(super) const DEFAULT_PORT: u16 = 5432;
 
-const TLS_ADVICE: &str = "TLS is not implemented yet; remove this parameter and use sslmode=disable or prefer on a \
-                          trusted network or a Unix socket";
 const GSS_ADVICE: &str = "GSSAPI/Kerberos is not implemented; remove this parameter and use password, md5 or \
                           scram-sha-256 authentication for this role in pg_hba.conf";
 const KEEPALIVE_ADVICE: &str = "TCP keepalive and user-timeout tuning is not implemented; remove this parameter (the \
@@ -27,20 +25,26 @@ const KEEPALIVE_ADVICE: &str = "TCP keepalive and user-timeout tuning is not imp
 
 /// libpq parameters that fraiseql-wire knows but does not implement, with what to do instead.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("sslcert", TLS_ADVICE),
-    ("sslkey", TLS_ADVICE),
-    ("sslpassword", TLS_ADVICE),
-    ("sslcertmode", TLS_ADVICE),
-    ("sslrootcert", TLS_ADVICE),
-    ("sslcrl", TLS_ADVICE),
-    ("sslcrldir", TLS_ADVICE),
-    ("sslsni", TLS_ADVICE),
-    ("sslcompression", TLS_ADVICE),
-    ("sslnegotiation", TLS_ADVICE),
-    ("sslkeylogfile", TLS_ADVICE),
-    ("requiressl", TLS_ADVICE),
-    ("ssl_min_protocol_version", TLS_ADVICE),
-    ("ssl_max_protocol_version", TLS_ADVICE),
+    (
+        "sslpassword",
+        "encrypted private keys are not implemented; decrypt the key into a file only its owner can read \
+         (`openssl pkey -in key.enc -out key.pem`) and remove this parameter",
+    ),
+    (
+        "sslcertmode",
+        "the client certificate is sent whenever sslcert names one (libpq's sslcertmode=allow); remove this parameter",
+    ),
+    (
+        "sslcrl",
+        "certificate revocation lists are not implemented; remove this parameter and rotate away from a revoked \
+         certificate on the server side",
+    ),
+    (
+        "sslcrldir",
+        "certificate revocation lists are not implemented; remove this parameter and rotate away from a revoked \
+         certificate on the server side",
+    ),
+    ("sslkeylogfile", "writing TLS session keys to a file is not implemented; remove this parameter"),
     ("keepalives_idle", KEEPALIVE_ADVICE),
     ("keepalives_interval", KEEPALIVE_ADVICE),
     ("keepalives_count", KEEPALIVE_ADVICE),
@@ -108,6 +112,13 @@ impl Parsed {
             "options" => config.options = non_empty(value),
             "connect_timeout" => config.connect_timeout = parse_connect_timeout(value, "connect_timeout")?,
             "sslmode" => config.ssl_mode = if value.is_empty() { None } else { Some(value.parse()?) },
+            // libpq's predecessor of sslmode: 1 means require.
+            "requiressl" => match value {
+                "" => {}
+                "1" => config.ssl_mode = Some(SslMode::Require),
+                "0" => config.ssl_mode = Some(SslMode::Prefer),
+                other => return Err(Error::config(format!("invalid requiressl `{other}`: expected 1 or 0"))),
+            },
             "passfile" => config.passfile = non_empty(value).map(PathBuf::from),
             "require_auth" => config.require_auth = if value.is_empty() { None } else { Some(value.parse()?) },
             "client_encoding" => check_client_encoding(value)?,
@@ -126,13 +137,6 @@ impl Parsed {
                 &["random"],
                 "hosts are tried in the order given; remove this parameter or use load_balance_hosts=disable",
             )?,
-            "channel_binding" => check_choice(
-                key,
-                value,
-                &["disable", "prefer"],
-                &["require"],
-                "SCRAM channel binding needs TLS, which is not implemented yet; use channel_binding=prefer or disable",
-            )?,
             "gssencmode" => check_choice(
                 key,
                 value,
@@ -141,6 +145,7 @@ impl Parsed {
                 "GSSAPI encryption is not implemented; use gssencmode=disable or prefer",
             )?,
             "keepalives" => check_keepalives(value)?,
+            _ if config.tls.set(key, value)? => {}
             _ => {
                 if let Some((name, advice)) = UNSUPPORTED.iter().find(|(name, _)| *name == key) {
                     return Err(Error::unsupported(*name, *advice));
@@ -352,18 +357,11 @@ mod tests {
     #[test]
     fn unsupported_parameters() {
         for name in [
-            "sslcert",
-            "sslkey",
             "sslpassword",
             "sslcertmode",
-            "sslrootcert",
             "sslcrl",
             "sslcrldir",
-            "sslsni",
-            "sslcompression",
-            "requiressl",
-            "ssl_min_protocol_version",
-            "ssl_max_protocol_version",
+            "sslkeylogfile",
             "requirepeer",
             "krbsrvname",
             "gsslib",
@@ -382,7 +380,6 @@ mod tests {
 
         assert_eq!(unsupported_feature("target_session_attrs=read-write"), "target_session_attrs=read-write");
         assert_eq!(unsupported_feature("load_balance_hosts=random"), "load_balance_hosts=random");
-        assert_eq!(unsupported_feature("channel_binding=require"), "channel_binding=require");
         assert_eq!(unsupported_feature("gssencmode=require"), "gssencmode=require");
         assert_eq!(unsupported_feature("client_encoding=LATIN1"), "client_encoding=LATIN1");
         assert_eq!(unsupported_feature("keepalives=0"), "keepalives=0");
@@ -405,6 +402,27 @@ mod tests {
             parse(&format!("client_encoding={enc}")).unwrap();
         }
         parse("channel_binding=disable gssencmode=prefer").unwrap();
+    }
+
+    #[test]
+    fn tls_parameters_are_stored() {
+        use crate::config::{ChannelBinding, RootCert, SslNegotiation, TlsVersion};
+        let c = parse(
+            "sslrootcert=/r.crt sslcert=/c.crt sslkey=/c.key sslnegotiation=direct sslsni=0 channel_binding=require \
+             ssl_min_protocol_version=TLSv1.3 sslcompression=0",
+        )
+        .unwrap();
+        assert_eq!(c.tls.root_cert, Some(RootCert::File(PathBuf::from("/r.crt"))));
+        assert_eq!(c.tls.cert, Some(PathBuf::from("/c.crt")));
+        assert_eq!(c.tls.key, Some(PathBuf::from("/c.key")));
+        assert_eq!(c.tls.negotiation, Some(SslNegotiation::Direct));
+        assert_eq!(c.tls.sni, Some(false));
+        assert_eq!(c.tls.channel_binding, Some(ChannelBinding::Require));
+        assert_eq!(c.tls.min_version, Some(TlsVersion::Tls13));
+        assert_eq!(parse("sslrootcert=system").unwrap().tls.root_cert, Some(RootCert::System));
+        assert_eq!(parse("requiressl=1").unwrap().ssl_mode, Some(SslMode::Require));
+        let uri = parse("postgresql://h/db?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem").unwrap();
+        assert_eq!(uri.tls.root_cert, Some(RootCert::File(PathBuf::from("/etc/ca.pem"))));
     }
 
     #[test]

@@ -297,7 +297,7 @@ mod tests {
             Err(Error::UnknownParameter { name }) => assert_eq!(name, "frobnicate"),
             other => panic!("{other:?}"),
         }
-        assert_eq!(unsupported_feature("postgresql:///db?sslrootcert=/x"), "sslrootcert");
+        assert_eq!(unsupported_feature("postgresql:///db?sslcrl=/x"), "sslcrl");
     }
 
     #[test]

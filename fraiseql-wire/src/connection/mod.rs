@@ -11,6 +11,7 @@ pub(crate) mod replay;
 mod row;
 mod session;
 mod startup;
+mod tls;
 mod transport;
 mod wire;
 

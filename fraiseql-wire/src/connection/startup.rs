@@ -1,13 +1,16 @@
-//! Opening a session: the first host that answers, then startup and authentication.
+//! Opening a session: the first host that answers, TLS as `sslmode` says, then startup and authentication.
+
+use std::sync::Arc;
 
 use postgres_protocol::message::backend::Message;
 
-use super::cancel::CancelToken;
-use super::transport::Transport;
+use super::cancel::{CancelTls, CancelToken};
+use super::tls::{self, TlsConnector};
+use super::transport::{self, Transport};
 use super::wire::Wire;
-use crate::config::{Resolved, Target};
+use crate::config::{Host, Resolved, SslMode, Target};
 use crate::error::{DbError, Error};
-use crate::protocol::auth::{self, AuthStep, Authenticator, StartupParams};
+use crate::protocol::auth::{self, AuthPolicy, AuthStep, Authenticator, Link, StartupParams};
 
 /// A connection that has authenticated and is ready for its first query.
 pub(crate) struct Opened {
@@ -17,9 +20,15 @@ pub(crate) struct Opened {
 
 /// Connects to the first target that answers, then authenticates.
 pub(crate) async fn open(config: &Resolved) -> Result<Opened, Error> {
+    let any_tcp = config.targets.iter().any(|t| matches!(t.host, Host::Tcp(_)));
+    let tls = if config.tls.mode != SslMode::Disable && any_tcp {
+        Some(Arc::new(TlsConnector::new(&config.tls)?))
+    } else {
+        None
+    };
     let mut last_error = None;
     for target in &config.targets {
-        let attempt = open_target(config, target);
+        let attempt = open_target(config, tls.as_ref(), target);
         let result = match config.connect_timeout {
             Some(timeout) => tokio::time::timeout(timeout, attempt)
                 .await
@@ -41,10 +50,149 @@ pub(crate) async fn open(config: &Resolved) -> Result<Opened, Error> {
     Err(last_error.unwrap_or_else(|| Error::config("no host to connect to")))
 }
 
-async fn open_target(config: &Resolved, target: &Target) -> Result<Opened, Error> {
-    let io = Transport::open(target).await?;
+/// How one connection attempt uses TLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Encryption {
+    Plain,
+    /// TLS if the server agrees, else plaintext on the same connection.
+    IfOffered,
+    Required,
+}
+
+/// A failed attempt, and whether it failed with TLS in use (or in its handshake).
+struct Failure {
+    error: Error,
+    encrypted: bool,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        Failure { error, encrypted: false }
+    }
+}
+
+/// libpq's sslmode rules for one host. One difference, to keep passwords off the wire: after a TLS attempt,
+/// `prefer` retries in plaintext only when the server rejected the connection because of `pg_hba.conf` (SQLSTATE
+/// 28000), not after a wrong password; and `allow` retries with TLS on the same condition.
+async fn open_target(config: &Resolved, tls: Option<&Arc<TlsConnector>>, target: &Target) -> Result<Opened, Error> {
+    let tls = match (tls, &target.host) {
+        (Some(tls), Host::Tcp(_)) => tls,
+        // A Unix socket never uses TLS, whatever sslmode says, as in libpq.
+        _ => return attempt(config, None, target, Encryption::Plain).await.map_err(|f| f.error),
+    };
+    match config.tls.mode {
+        SslMode::Disable => attempt(config, None, target, Encryption::Plain).await.map_err(|f| f.error),
+        SslMode::Allow => match attempt(config, None, target, Encryption::Plain).await {
+            Err(first) if rejected_by_hba(&first.error) => {
+                match attempt(config, Some(tls), target, Encryption::Required).await {
+                    Err(Failure { error: Error::TlsUnavailable { .. }, .. }) => Err(first.error),
+                    result => result.map_err(|f| f.error),
+                }
+            }
+            result => result.map_err(|f| f.error),
+        },
+        SslMode::Prefer => match attempt(config, Some(tls), target, Encryption::IfOffered).await {
+            Err(first)
+                if first.encrypted && (matches!(first.error, Error::Tls { .. }) || rejected_by_hba(&first.error)) =>
+            {
+                tracing::debug!(%target, error = %first.error, "TLS attempt failed; retrying without TLS (sslmode=prefer)");
+                attempt(config, None, target, Encryption::Plain).await.map_err(|_| first.error)
+            }
+            result => result.map_err(|f| f.error),
+        },
+        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+            attempt(config, Some(tls), target, Encryption::Required).await.map_err(|f| f.error)
+        }
+    }
+}
+
+fn rejected_by_hba(error: &Error) -> bool {
+    error.code() == Some("28000")
+}
+
+/// One connection: TCP or socket, TLS as asked, then startup and authentication.
+async fn attempt(
+    config: &Resolved,
+    tls: Option<&Arc<TlsConnector>>,
+    target: &Target,
+    encryption: Encryption,
+) -> Result<Opened, Failure> {
+    let name = target.to_string();
+    let (io, link, cancel_tls) = match (&target.host, tls) {
+        (Host::Tcp(host), Some(tls)) if encryption != Encryption::Plain => {
+            let tcp = transport::connect_tcp(host, target).await?;
+            match tls.start(tcp, host, &name).await {
+                Ok(Ok(established)) => {
+                    let link = Link { tls: Some(established.binding), local: false };
+                    let cancel = CancelTls { connector: Arc::clone(tls), host: host.clone() };
+                    (Transport::Tls(Box::new(established.stream)), link, Some(cancel))
+                }
+                Ok(Err(tcp)) if encryption == Encryption::IfOffered => {
+                    let local = plaintext_allowed(config, &tcp, &name)?;
+                    (Transport::Tcp(tcp), Link::plain(local), None)
+                }
+                Ok(Err(_)) => {
+                    return Err(Error::TlsUnavailable {
+                        target: name,
+                        sslmode: config.tls.mode.as_str(),
+                        implicit: false,
+                    }
+                    .into());
+                }
+                Err(error @ Error::Tls { .. }) => return Err(Failure { error, encrypted: true }),
+                Err(error) => return Err(error.into()),
+            }
+        }
+        (Host::Tcp(host), _) => {
+            let tcp = transport::connect_tcp(host, target).await?;
+            let local = plaintext_allowed(config, &tcp, &name)?;
+            (Transport::Tcp(tcp), Link::plain(local), None)
+        }
+        (Host::Unix(_), _) => (Transport::open(target).await?, Link::plain(true), None),
+    };
+    let encrypted = link.tls.is_some();
+    start_session(config, target, io, link, cancel_tls)
+        .await
+        .map_err(|error| Failure { error: surface_tls_error(error, &name), encrypted })
+}
+
+/// Without an explicit sslmode, plaintext is accepted only on the loopback interface. Returns whether the peer
+/// is local.
+fn plaintext_allowed(config: &Resolved, tcp: &tokio::net::TcpStream, target: &str) -> Result<bool, Error> {
+    let local = transport::is_loopback(tcp);
+    if !local && !config.tls.mode_explicit {
+        return Err(Error::TlsUnavailable {
+            target: target.to_owned(),
+            sslmode: config.tls.mode.as_str(),
+            implicit: true,
+        });
+    }
+    Ok(local)
+}
+
+/// A TLS alert that arrives after the handshake (a refused client certificate, under TLS 1.3) surfaces as an I/O
+/// error on the first read: name it as the TLS failure it is.
+fn surface_tls_error(error: Error, target: &str) -> Error {
+    match &error {
+        Error::ConnectionLost { source } => {
+            match source.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+                Some(tls_error) => tls::tls_error(target, tls_error),
+                None => error,
+            }
+        }
+        _ => error,
+    }
+}
+
+async fn start_session(
+    config: &Resolved,
+    target: &Target,
+    io: Transport,
+    link: Link,
+    cancel_tls: Option<CancelTls>,
+) -> Result<Opened, Error> {
     let mut wire = Wire::new(io, config.max_row_bytes);
-    authenticate(&mut wire, config).await?;
+    authenticate(&mut wire, config, link).await?;
     wire.authenticated();
     let mut cancel = None;
     loop {
@@ -52,6 +200,7 @@ async fn open_target(config: &Resolved, target: &Target) -> Result<Opened, Error
             Message::BackendKeyData(body) => {
                 cancel = Some(CancelToken {
                     target: target.clone(),
+                    tls: cancel_tls.clone(),
                     process_id: body.process_id(),
                     secret_key: body.secret_key(),
                 });
@@ -63,7 +212,7 @@ async fn open_target(config: &Resolved, target: &Target) -> Result<Opened, Error
     }
 }
 
-async fn authenticate(wire: &mut Wire, config: &Resolved) -> Result<(), Error> {
+async fn authenticate(wire: &mut Wire, config: &Resolved, link: Link) -> Result<(), Error> {
     let params = StartupParams {
         user: &config.user,
         database: &config.dbname,
@@ -72,7 +221,8 @@ async fn authenticate(wire: &mut Wire, config: &Resolved) -> Result<(), Error> {
     };
     auth::startup_message(&params, wire.write_buf())?;
     wire.flush().await?;
-    let mut authenticator = Authenticator::new(&config.user, config.password.as_deref(), config.require_auth.clone());
+    let policy = AuthPolicy { require_auth: config.require_auth.clone(), channel_binding: config.tls.channel_binding };
+    let mut authenticator = Authenticator::new(&config.user, config.password.as_deref(), policy, link);
     loop {
         match wire.next_message().await? {
             Message::ErrorResponse(body) => return Err(DbError::from_fields(body.fields())?.into()),

@@ -1,4 +1,4 @@
-//! The byte pipe under a connection: TCP or, on Unix, a Unix-domain socket.
+//! The byte pipe under a connection: TCP, TLS over TCP or, on Unix, a Unix-domain socket.
 //!
 //! Elsewhere a Unix socket directory in the settings is refused with [`Error::Unsupported`] when connecting.
 
@@ -16,6 +16,7 @@ use crate::error::Error;
 
 pub(crate) enum Transport {
     Tcp(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
     #[cfg(unix)]
     Unix(UnixStream),
     /// Recorded server bytes, for the property tests and fuzz targets of the read path.
@@ -23,15 +24,29 @@ pub(crate) enum Transport {
     Replay(super::replay::Replay),
 }
 
+/// Opens a TCP connection, mapping the OS error to one that says what to check.
+pub(crate) async fn connect_tcp(host: &str, target: &Target) -> Result<TcpStream, Error> {
+    let result = TcpStream::connect((host, target.port)).await.and_then(|stream| {
+        // Requests are single small writes; Nagle would only delay them.
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    });
+    result.map_err(|source| Error::Connect { target: target.to_string(), advice: advice(target, &source), source })
+}
+
+/// Whether the peer is on the loopback interface, where no one else can read the bytes.
+pub(crate) fn is_loopback(stream: &TcpStream) -> bool {
+    stream.peer_addr().is_ok_and(|addr| match addr.ip() {
+        std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        ip => ip.is_loopback(),
+    })
+}
+
 impl Transport {
-    /// Opens the pipe, mapping the OS error to one that says what to check.
+    /// Opens a plaintext pipe, mapping the OS error to one that says what to check.
     pub(crate) async fn open(target: &Target) -> Result<Transport, Error> {
         let result = match &target.host {
-            Host::Tcp(host) => TcpStream::connect((host.as_str(), target.port)).await.and_then(|stream| {
-                // Requests are single small writes; Nagle would only delay them.
-                stream.set_nodelay(true)?;
-                Ok(Transport::Tcp(stream))
-            }),
+            Host::Tcp(host) => return connect_tcp(host, target).await.map(Transport::Tcp),
             #[cfg(unix)]
             Host::Unix(dir) => {
                 UnixStream::connect(dir.join(format!(".s.PGSQL.{}", target.port))).await.map(Transport::Unix)
@@ -70,6 +85,7 @@ impl AsyncRead for Transport {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Transport::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(any(test, feature = "fuzzing"))]
@@ -82,6 +98,7 @@ impl AsyncWrite for Transport {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Transport::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(any(test, feature = "fuzzing"))]
@@ -92,6 +109,7 @@ impl AsyncWrite for Transport {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Transport::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
             #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_flush(cx),
             #[cfg(any(test, feature = "fuzzing"))]
@@ -102,6 +120,7 @@ impl AsyncWrite for Transport {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Transport::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Transport::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             #[cfg(unix)]
             Transport::Unix(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(any(test, feature = "fuzzing"))]

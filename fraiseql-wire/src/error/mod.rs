@@ -63,6 +63,38 @@ pub enum Error {
         timeout: Duration,
     },
 
+    /// The TLS handshake failed: the server's certificate is not trusted, does not name the host, has expired,
+    /// or the server refused the client certificate.
+    Tls {
+        /// The host and port.
+        target: String,
+        /// What failed, as the TLS library reports it.
+        reason: String,
+        /// What to try.
+        advice: &'static str,
+    },
+
+    /// The server does not accept TLS, and the settings do not allow a plaintext session.
+    TlsUnavailable {
+        /// The host and port.
+        target: String,
+        /// The `sslmode` in force.
+        sslmode: &'static str,
+        /// Whether `sslmode` was left unset (then plaintext is refused only off the loopback interface).
+        implicit: bool,
+    },
+
+    /// `channel_binding=require` could not be met: the server did not use SCRAM-SHA-256-PLUS over TLS. Nothing was
+    /// sent in answer.
+    ChannelBindingRequired {
+        /// Why no channel binding was possible.
+        reason: String,
+    },
+
+    /// The server asked for the password in clear over an unencrypted connection to a host that is not local;
+    /// nothing was sent.
+    CleartextPasswordRefused,
+
     /// The server asked for a password and none was configured.
     PasswordMissing {
         /// The role that was logging in.
@@ -233,7 +265,8 @@ impl Error {
 
     /// Whether the connection is gone (or could not be opened): the client opens a new one on its next query.
     ///
-    /// True for failures to reach the server, a lost connection, a protocol violation and a changed
+    /// True for failures to reach the server (a failed TLS handshake included, so that the next host is tried), a lost
+    /// connection, a protocol violation and a changed
     /// `client_encoding` (both close the connection), and server errors of class `08` or `57P` (shutdown, crash,
     /// server not ready). False for everything the server or the client refused on purpose, authentication
     /// included: retrying those on another connection gives the same answer.
@@ -241,6 +274,8 @@ impl Error {
         match self {
             Error::Connect { .. }
             | Error::ConnectTimeout { .. }
+            | Error::Tls { .. }
+            | Error::TlsUnavailable { .. }
             | Error::ConnectionLost { .. }
             | Error::Protocol(_)
             | Error::EncodingChanged(_) => true,
@@ -263,6 +298,23 @@ impl Error {
             Error::Unsupported { advice, .. } => advice,
             Error::Connect { advice, .. } => advice,
             Error::ConnectTimeout { .. } => "check it with `pg_isready -h <host> -p <port>` or raise connect_timeout",
+            Error::Tls { advice, .. } => advice,
+            Error::TlsUnavailable { implicit: true, .. } => {
+                "enable TLS on the server (`ssl = on` with a certificate), or, if the network to it is trusted, say \
+                 so with sslmode=prefer (or disable) in the connection string or PGSSLMODE"
+            }
+            Error::TlsUnavailable { .. } => {
+                "enable TLS on the server (`ssl = on` with a certificate), check that host and port point at it \
+                 rather than at a proxy that strips TLS, or lower sslmode if the network is trusted"
+            }
+            Error::ChannelBindingRequired { .. } => {
+                "connect with TLS to a server whose pg_hba.conf uses scram-sha-256 for this role and whose \
+                 certificate is signed with RSA or ECDSA, or set channel_binding=prefer"
+            }
+            Error::CleartextPasswordRefused => {
+                "use TLS (sslmode=require or stronger), switch the role to scram-sha-256 in pg_hba.conf, or accept \
+                 the risk explicitly with require_auth=password"
+            }
             Error::PasswordMissing { .. } => {
                 "set it in the connection string, the PGPASSWORD environment variable or ~/.pgpass"
             }
@@ -334,6 +386,22 @@ impl Error {
             Error::ConnectTimeout { target, timeout } => {
                 write!(f, "timed out after {timeout:?} connecting to {target}: the server is unreachable or overloaded")
             }
+            Error::Tls { target, reason, .. } => write!(f, "TLS with {target} failed: {reason}"),
+            Error::TlsUnavailable { target, sslmode, implicit: false } => {
+                write!(f, "{target} does not accept TLS connections, and sslmode={sslmode} requires TLS")
+            }
+            Error::TlsUnavailable { target, implicit: true, .. } => write!(
+                f,
+                "{target} does not accept TLS connections, and without an explicit sslmode fraiseql-wire does not \
+                 fall back to plaintext towards a host outside the loopback interface"
+            ),
+            Error::ChannelBindingRequired { reason } => {
+                write!(f, "channel_binding=require cannot be met: {reason}; nothing was sent")
+            }
+            Error::CleartextPasswordRefused => f.write_str(
+                "the server asked for the password in clear over an unencrypted connection to a host that is not \
+                 local; nothing was sent",
+            ),
             Error::PasswordMissing { user } => {
                 write!(f, "the server asked for a password for user `{user}` and none was given")
             }

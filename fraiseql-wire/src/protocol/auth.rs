@@ -3,11 +3,12 @@
 use bytes::BytesMut;
 use fallible_iterator::FallibleIterator;
 use postgres_protocol::authentication::md5_hash;
-use postgres_protocol::authentication::sasl::{ChannelBinding, SCRAM_SHA_256, ScramSha256};
+use postgres_protocol::authentication::sasl::{self, SCRAM_SHA_256, SCRAM_SHA_256_PLUS, ScramSha256};
 use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 use zeroize::Zeroizing;
 
+use super::channel_binding::{ChannelBinding, NoBinding};
 use super::require_auth::{AuthMethod, RequireAuth};
 use crate::error::Error;
 
@@ -42,6 +43,31 @@ pub(crate) fn startup_message(params: &StartupParams<'_>, out: &mut BytesMut) ->
     frontend::startup_message(pairs, out).map_err(|e| Error::config(format!("invalid startup parameter: {e}")))
 }
 
+/// What authentication needs to know about the connection it runs on.
+#[derive(Clone, Debug)]
+pub(crate) struct Link {
+    /// The TLS certificate's channel-binding data (or why there is none); `None` without TLS.
+    pub(crate) tls: Option<Result<Vec<u8>, NoBinding>>,
+    /// A Unix socket or the loopback interface: nothing between client and server can read the bytes.
+    pub(crate) local: bool,
+}
+
+impl Link {
+    /// An unencrypted link.
+    pub(crate) fn plain(local: bool) -> Link {
+        Link { tls: None, local }
+    }
+}
+
+/// The user's rules for authentication.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AuthPolicy {
+    /// The methods the server may use.
+    pub(crate) require_auth: Option<RequireAuth>,
+    /// Whether SCRAM must, may or must not bind to the TLS channel.
+    pub(crate) channel_binding: ChannelBinding,
+}
+
 /// Answers the server's authentication requests until it says `AuthenticationOk`.
 pub(crate) struct Authenticator {
     user: String,
@@ -51,8 +77,10 @@ pub(crate) struct Authenticator {
     scram: Option<ScramSha256>,
     /// Set once SCRAM has begun, and never cleared: from then on no other method may be asked for.
     scram_started: bool,
-    /// The methods the user lets the server use.
-    require_auth: Option<RequireAuth>,
+    /// The user's rules.
+    policy: AuthPolicy,
+    /// The connection underneath.
+    link: Link,
     /// Whether the server has asked for any authentication yet.
     challenged: bool,
 }
@@ -69,24 +97,88 @@ pub(crate) enum AuthStep {
 }
 
 impl Authenticator {
-    pub(crate) fn new(user: &str, password: Option<&str>, require_auth: Option<RequireAuth>) -> Self {
+    pub(crate) fn new(user: &str, password: Option<&str>, policy: AuthPolicy, link: Link) -> Self {
         Authenticator {
             user: user.to_owned(),
             password: password.map(|p| Zeroizing::new(p.to_owned())),
             scram: None,
             scram_started: false,
-            require_auth,
+            policy,
+            link,
             challenged: false,
         }
     }
 
-    /// Refuses `method` if `require_auth` does not allow it; `what` names it in the error.
+    /// Refuses `method` if `require_auth` or `channel_binding=require` does not allow it; `what` names it in the
+    /// error.
     fn check_allowed(&self, method: AuthMethod, what: &str) -> Result<(), Error> {
-        match &self.require_auth {
+        if self.policy.channel_binding == ChannelBinding::Require && method != AuthMethod::ScramSha256 {
+            return Err(Error::ChannelBindingRequired {
+                reason: if method == AuthMethod::None {
+                    "the server accepted the connection without any authentication".to_owned()
+                } else {
+                    format!("the server asked for {what} instead of SCRAM-SHA-256-PLUS")
+                },
+            });
+        }
+        match &self.policy.require_auth {
             Some(allowed) if !allowed.allows(method) => {
                 Err(Error::AuthMethodRefused { method: what.to_owned(), require_auth: allowed.to_string() })
             }
             _ => Ok(()),
+        }
+    }
+
+    /// A cleartext password may cross only an encrypted or local link, unless the user named `password` in
+    /// `require_auth`.
+    fn check_cleartext(&self) -> Result<(), Error> {
+        let named = self.policy.require_auth.as_ref().is_some_and(|r| r.names(AuthMethod::Password));
+        if self.link.tls.is_none() && !self.link.local && !named {
+            return Err(Error::CleartextPasswordRefused);
+        }
+        Ok(())
+    }
+
+    /// The SASL mechanism and channel binding to use, from what the server offers and the link.
+    fn choose_scram(&self, offered: &[String]) -> Result<(&'static str, sasl::ChannelBinding), Error> {
+        let plus_offered = offered.iter().any(|m| m == SCRAM_SHA_256_PLUS);
+        let plain_offered = offered.iter().any(|m| m == SCRAM_SHA_256);
+        let require = self.policy.channel_binding == ChannelBinding::Require;
+        let refuse = |reason: String| Err(Error::ChannelBindingRequired { reason });
+        let unsupported = || Err(Error::AuthUnsupported { method: format!("SASL ({})", offered.join(", ")) });
+        let tls = match (&self.link.tls, self.policy.channel_binding) {
+            (Some(tls), ChannelBinding::Prefer | ChannelBinding::Require) => tls,
+            (None, ChannelBinding::Require) => {
+                return refuse("the connection is not encrypted, so there is no TLS channel to bind to".to_owned());
+            }
+            // No TLS, or binding turned off: `n` says the client does not bind.
+            _ if plain_offered => return Ok((SCRAM_SHA_256, sasl::ChannelBinding::unsupported())),
+            _ => return unsupported(),
+        };
+        match tls {
+            Ok(hash) if plus_offered => {
+                Ok((SCRAM_SHA_256_PLUS, sasl::ChannelBinding::tls_server_end_point(hash.clone())))
+            }
+            Ok(_) if require => refuse(
+                "the server did not offer SCRAM-SHA-256-PLUS (PostgreSQL 11 and later built with TLS offer it)"
+                    .to_owned(),
+            ),
+            // The client could bind but the server did not offer to: `y` tells a server that did offer it (and had
+            // its offer stripped by someone in between) to fail the exchange.
+            Ok(_) if plain_offered => Ok((SCRAM_SHA_256, sasl::ChannelBinding::unrequested())),
+            Err(no_binding) if require => refuse(format!(
+                "the server's certificate is signed with {}, which has no hash for tls-server-end-point binding; \
+                 the server needs an RSA or ECDSA certificate",
+                no_binding.algorithm
+            )),
+            Err(no_binding) if plain_offered => {
+                tracing::warn!(
+                    algorithm = %no_binding.algorithm,
+                    "the server's certificate allows no channel binding; SCRAM runs without it"
+                );
+                Ok((SCRAM_SHA_256, sasl::ChannelBinding::unsupported()))
+            }
+            _ => unsupported(),
         }
     }
 
@@ -145,6 +237,7 @@ impl Authenticator {
                 Ok(AuthStep::Done)
             }
             Message::AuthenticationCleartextPassword => {
+                self.check_cleartext()?;
                 frontend::password_message(self.password()?, out).map_err(password_error)?;
                 Ok(AuthStep::Respond)
             }
@@ -159,12 +252,9 @@ impl Authenticator {
                 while let Some(mechanism) = mechanisms.next().map_err(|e| malformed("SASL mechanism list", e))? {
                     offered.push(mechanism.to_owned());
                 }
-                if !offered.iter().any(|m| m == SCRAM_SHA_256) {
-                    return Err(Error::AuthUnsupported { method: format!("SASL ({})", offered.join(", ")) });
-                }
-                // Without TLS there is no channel to bind to; "unsupported" tells the server so honestly.
-                let scram = ScramSha256::new(self.password()?, ChannelBinding::unsupported());
-                frontend::sasl_initial_response(SCRAM_SHA_256, scram.message(), out).map_err(password_error)?;
+                let (mechanism, binding) = self.choose_scram(&offered)?;
+                let scram = ScramSha256::new(self.password()?, binding);
+                frontend::sasl_initial_response(mechanism, scram.message(), out).map_err(password_error)?;
                 self.scram = Some(scram);
                 self.scram_started = true;
                 Ok(AuthStep::Respond)
@@ -241,9 +331,103 @@ mod tests {
         }
     }
 
+    fn require(methods: &RequireAuth) -> AuthPolicy {
+        AuthPolicy { require_auth: Some(methods.clone()), ..AuthPolicy::default() }
+    }
+
+    fn binding_required() -> AuthPolicy {
+        AuthPolicy { channel_binding: ChannelBinding::Require, ..AuthPolicy::default() }
+    }
+
+    fn tls_link(binding: Result<Vec<u8>, NoBinding>) -> Link {
+        Link { tls: Some(binding), local: false }
+    }
+
+    /// The mechanism name and GS2 header of the SASLInitialResponse written to `out`.
+    fn initial_response(out: &[u8]) -> (String, String) {
+        let body = &out[5..];
+        let nul = body.iter().position(|&b| b == 0).unwrap();
+        let mechanism = String::from_utf8_lossy(&body[..nul]).into_owned();
+        let data = String::from_utf8_lossy(&body[nul + 5..]).into_owned();
+        let header = data.splitn(3, ',').take(2).collect::<Vec<_>>().join(",");
+        (mechanism, header)
+    }
+
+    #[test]
+    fn scram_plus_is_chosen_when_both_sides_can_bind() {
+        let both = auth_message(10, b"SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0");
+        let plain_only = auth_message(10, b"SCRAM-SHA-256\0\0");
+        let ed25519 = || Err(NoBinding { algorithm: "Ed25519".to_owned() });
+        let cases = [
+            (AuthPolicy::default(), tls_link(Ok(vec![1; 32])), &both, "SCRAM-SHA-256-PLUS", "p=tls-server-end-point,"),
+            (AuthPolicy::default(), tls_link(Ok(vec![1; 32])), &plain_only, "SCRAM-SHA-256", "y,"),
+            (AuthPolicy::default(), tls_link(ed25519()), &both, "SCRAM-SHA-256", "n,"),
+            (AuthPolicy::default(), Link::plain(false), &both, "SCRAM-SHA-256", "n,"),
+            (binding_required(), tls_link(Ok(vec![1; 32])), &both, "SCRAM-SHA-256-PLUS", "p=tls-server-end-point,"),
+            (
+                AuthPolicy { channel_binding: ChannelBinding::Disable, ..AuthPolicy::default() },
+                tls_link(Ok(vec![1; 32])),
+                &both,
+                "SCRAM-SHA-256",
+                "n,",
+            ),
+        ];
+        for (policy, link, request, mechanism, header) in cases {
+            let mut auth = Authenticator::new("alice", Some("secret"), policy, link);
+            let mut out = BytesMut::new();
+            assert_eq!(auth.on_message(request, &mut out).unwrap(), AuthStep::Respond);
+            assert_eq!(initial_response(&out), (mechanism.to_owned(), header.to_owned()));
+        }
+    }
+
+    #[test]
+    fn channel_binding_require_refuses_everything_else() {
+        let both = auth_message(10, b"SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0");
+        let plain_only = auth_message(10, b"SCRAM-SHA-256\0\0");
+        let cases: [(Link, Message, &str); 6] = [
+            (tls_link(Ok(vec![1; 32])), auth_message(3, &[]), "cleartext"),
+            (tls_link(Ok(vec![1; 32])), auth_message(5, b"salt"), "MD5"),
+            (tls_link(Ok(vec![1; 32])), Message::AuthenticationOk, "without any authentication"),
+            (tls_link(Ok(vec![1; 32])), plain_only, "did not offer SCRAM-SHA-256-PLUS"),
+            (
+                tls_link(Err(NoBinding { algorithm: "Ed25519".to_owned() })),
+                auth_message(10, b"SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0"),
+                "Ed25519",
+            ),
+            (Link::plain(true), both, "not encrypted"),
+        ];
+        for (link, request, expected) in cases {
+            let mut auth = Authenticator::new("alice", Some("secret"), binding_required(), link);
+            let mut out = BytesMut::new();
+            match auth.on_message(&request, &mut out) {
+                Err(Error::ChannelBindingRequired { reason }) => assert!(reason.contains(expected), "{reason}"),
+                other => panic!("{expected}: {other:?}"),
+            }
+            assert!(out.is_empty(), "{expected}: something was sent");
+        }
+    }
+
+    #[test]
+    fn cleartext_needs_an_encrypted_or_local_link_or_explicit_consent() {
+        let request = Message::AuthenticationCleartextPassword;
+        let remote = |policy| Authenticator::new("alice", Some("secret"), policy, Link::plain(false));
+        let mut out = BytesMut::new();
+        assert!(matches!(
+            remote(AuthPolicy::default()).on_message(&request, &mut out),
+            Err(Error::CleartextPasswordRefused)
+        ));
+        assert!(out.is_empty());
+        let negated = require(&"!md5".parse().unwrap());
+        assert!(matches!(remote(negated).on_message(&request, &mut out), Err(Error::CleartextPasswordRefused)));
+        let named = require(&"password,scram-sha-256".parse().unwrap());
+        assert_eq!(remote(named).on_message(&request, &mut out).unwrap(), AuthStep::Respond);
+        let mut over_tls = Authenticator::new("alice", Some("secret"), AuthPolicy::default(), tls_link(Ok(vec![])));
+        assert_eq!(over_tls.on_message(&request, &mut BytesMut::new()).unwrap(), AuthStep::Respond);
+    }
+
     /// An authenticator that has started SCRAM.
     fn scram_started() -> Authenticator {
-        let mut auth = Authenticator::new("alice", Some("secret"), None);
+        let mut auth = Authenticator::new("alice", Some("secret"), AuthPolicy::default(), Link::plain(true));
         let start = auth_message(10, b"SCRAM-SHA-256\0\0");
         assert_eq!(auth.on_message(&start, &mut BytesMut::new()).unwrap(), AuthStep::Respond);
         auth
@@ -253,16 +437,17 @@ mod tests {
     fn require_auth_refuses_before_answering() {
         let scram_only: RequireAuth = "scram-sha-256".parse().unwrap();
         for (kind, payload) in [(3, Vec::new()), (5, b"salt".to_vec())] {
-            let mut auth = Authenticator::new("alice", Some("secret"), Some(scram_only.clone()));
+            let mut auth = Authenticator::new("alice", Some("secret"), require(&scram_only), Link::plain(true));
             let mut out = BytesMut::new();
             let result = auth.on_message(&auth_message(kind, &payload), &mut out);
             assert!(matches!(result, Err(Error::AuthMethodRefused { .. })), "request {kind}: {result:?}");
             assert!(out.is_empty(), "request {kind}: the password went out");
         }
-        let mut trusted = Authenticator::new("alice", None, Some(scram_only));
+        let mut trusted = Authenticator::new("alice", None, require(&scram_only), Link::plain(true));
         let ok = trusted.on_message(&Message::AuthenticationOk, &mut BytesMut::new());
         assert!(matches!(ok, Err(Error::AuthMethodRefused { ref method, .. }) if method.contains("no authentication")));
-        let mut anything_but_cleartext = Authenticator::new("alice", None, Some("!password".parse().unwrap()));
+        let mut anything_but_cleartext =
+            Authenticator::new("alice", None, require(&"!password".parse().unwrap()), Link::plain(true));
         assert_eq!(
             anything_but_cleartext.on_message(&Message::AuthenticationOk, &mut BytesMut::new()).unwrap(),
             AuthStep::Done
@@ -325,7 +510,7 @@ mod tests {
             raw.extend_from_slice(&payload);
             if let Ok(Some(message)) = Message::parse(&mut raw) {
                 // Once fresh, and once after a SASL start, so SCRAM challenges reach the SCRAM parser.
-                let mut fresh = Authenticator::new("user", Some("password"), None);
+                let mut fresh = Authenticator::new("user", Some("password"), AuthPolicy::default(), Link::plain(false));
                 let _ = fresh.on_message(&message, &mut BytesMut::new());
                 let mut sasl = scram_started();
                 let _ = sasl.on_message(&message, &mut BytesMut::new());
@@ -342,7 +527,7 @@ mod tests {
 
     #[test]
     fn password_is_required_for_cleartext() {
-        let mut auth = Authenticator::new("alice", None, None);
+        let mut auth = Authenticator::new("alice", None, AuthPolicy::default(), Link::plain(true));
         let mut out = BytesMut::new();
         let err = auth.on_message(&Message::AuthenticationCleartextPassword, &mut out).unwrap_err();
         assert!(matches!(err, Error::PasswordMissing { ref user } if user == "alice"));
@@ -350,7 +535,7 @@ mod tests {
 
     #[test]
     fn cleartext_sends_the_password() {
-        let mut auth = Authenticator::new("alice", Some("secret"), None);
+        let mut auth = Authenticator::new("alice", Some("secret"), AuthPolicy::default(), Link::plain(true));
         let mut out = BytesMut::new();
         assert_eq!(auth.on_message(&Message::AuthenticationCleartextPassword, &mut out).unwrap(), AuthStep::Respond);
         assert_eq!(&out[..], b"p\0\0\0\x0bsecret\0");
@@ -358,8 +543,8 @@ mod tests {
 
     #[test]
     fn ok_without_scram_proof_is_refused() {
-        let mut auth = Authenticator::new("alice", Some("secret"), None);
-        auth.scram = Some(ScramSha256::new(b"secret", ChannelBinding::unsupported()));
+        let mut auth = Authenticator::new("alice", Some("secret"), AuthPolicy::default(), Link::plain(true));
+        auth.scram = Some(ScramSha256::new(b"secret", sasl::ChannelBinding::unsupported()));
         assert!(auth.on_message(&Message::AuthenticationOk, &mut BytesMut::new()).is_err());
     }
 

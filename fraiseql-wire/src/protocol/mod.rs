@@ -4,6 +4,7 @@
 //! unit-tested and fuzzed on its own. Message encoding and SCRAM come from `postgres-protocol`.
 
 pub(crate) mod auth;
+pub(crate) mod channel_binding;
 pub(crate) mod frame;
 pub(crate) mod query;
 pub(crate) mod require_auth;

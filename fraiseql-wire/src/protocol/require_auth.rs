@@ -70,6 +70,12 @@ impl RequireAuth {
     pub fn allows(&self, method: AuthMethod) -> bool {
         self.methods.contains(&method) != self.negated
     }
+
+    /// Whether `method` is named in a list of allowed methods (not merely left out of a negated one): the user
+    /// asked for it explicitly.
+    pub(crate) fn names(&self, method: AuthMethod) -> bool {
+        !self.negated && self.methods.contains(&method)
+    }
 }
 
 impl FromStr for RequireAuth {
