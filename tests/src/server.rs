@@ -31,6 +31,8 @@ pub(crate) struct ServerSpec {
     pub(crate) data_dir: PathBuf,
     pub(crate) log_path: PathBuf,
     pub(crate) run_as: Option<RunAs>,
+    /// `LD_LIBRARY_PATH` for binaries that bring their own libraries.
+    pub(crate) lib_dir: Option<PathBuf>,
 }
 
 /// A running postmaster that we spawned.
@@ -98,6 +100,9 @@ impl ServerSpec {
             // PR_SET_PDEATHSIG stop it.
             .process_group(0);
         os::prepare(&mut cmd, self.run_as, &self.root_dir);
+        if let Some(lib) = &self.lib_dir {
+            cmd.env("LD_LIBRARY_PATH", lib);
+        }
         let mut child = os::spawn_from_keeper_thread(cmd).map_err(|e| {
             fatal(format!("could not start `{} -D {}`: {e}", postgres.display(), self.data_dir.display()))
         })?;

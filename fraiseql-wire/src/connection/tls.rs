@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 use crate::config::{ClientCert, RootCert, SslMode, SslNegotiation, TlsSettings, TlsVersion};
-use crate::error::Error;
+use crate::error::{Error, TlsFailure};
 use crate::protocol::channel_binding::{self, NoBinding};
 
 /// The protocol name direct TLS announces with ALPN; PostgreSQL 17+ refuses direct TLS without it.
@@ -136,8 +136,8 @@ impl TlsConnector {
         if self.negotiation == SslNegotiation::Direct && session.alpn_protocol() != Some(ALPN_POSTGRESQL) {
             return Err(Error::Tls {
                 target: target.to_owned(),
+                failure: TlsFailure::NoAlpn,
                 reason: "the server did not agree to ALPN protocol `postgresql` for direct TLS".to_owned(),
-                advice: "direct TLS needs PostgreSQL 17 or later listening on that port; use sslnegotiation=postgres",
             });
         }
         let binding = match session.peer_certificates().and_then(|chain| chain.first()) {
@@ -275,41 +275,40 @@ pub(crate) fn handshake_error(target: &str, error: io::Error) -> Error {
         Some(tls) => tls_error(target, tls),
         None => Error::Tls {
             target: target.to_owned(),
+            failure: TlsFailure::Handshake,
             reason: format!("the connection failed during the handshake: {error}"),
-            advice: "check that the port is PostgreSQL's and that the server's ssl settings work (its log says why)",
         },
     }
 }
 
-/// Names the cause of a TLS failure and what to do about it.
+/// Names the cause of a TLS failure.
 pub(crate) fn tls_error(target: &str, error: &rustls::Error) -> Error {
     use rustls::AlertDescription as Alert;
-    let advice = match error {
-        rustls::Error::InvalidCertificate(CertificateError::NotValidForName)
-        | rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. }) => {
-            "connect with a host name the server's certificate lists, or use sslmode=verify-ca to check the chain \
-             only"
-        }
-        rustls::Error::InvalidCertificate(CertificateError::Expired)
-        | rustls::Error::InvalidCertificate(CertificateError::ExpiredContext { .. }) => {
-            "the server's certificate has expired: renew it on the server"
-        }
-        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
-            "sslrootcert must hold the CA certificate that signed the server's certificate (or its chain)"
-        }
-        rustls::Error::InvalidCertificate(_) => "check the server's certificate and sslrootcert",
+    let failure = match error {
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => TlsFailure::HostnameMismatch,
+        rustls::Error::InvalidCertificate(
+            CertificateError::Expired
+            | CertificateError::ExpiredContext { .. }
+            | CertificateError::NotValidYet
+            | CertificateError::NotValidYetContext { .. },
+        ) => TlsFailure::ExpiredCertificate,
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => TlsFailure::UntrustedCertificate,
+        rustls::Error::InvalidCertificate(_) => TlsFailure::InvalidCertificate,
         rustls::Error::AlertReceived(
-            Alert::UnknownCA | Alert::BadCertificate | Alert::CertificateExpired | Alert::CertificateRequired,
-        ) => {
-            "the server refused the client certificate: check that sslcert and sslkey hold a valid, unexpired \
-             certificate signed by a CA in the server's ssl_ca_file"
-        }
-        rustls::Error::AlertReceived(Alert::NoApplicationProtocol) => {
-            "the server refused ALPN `postgresql`: direct TLS needs PostgreSQL 17 or later; use sslnegotiation=postgres"
-        }
-        _ => "check the server's ssl settings and log, and ssl_min_protocol_version / ssl_max_protocol_version",
+            Alert::UnknownCA
+            | Alert::BadCertificate
+            | Alert::CertificateExpired
+            | Alert::CertificateRequired
+            | Alert::CertificateUnknown
+            | Alert::CertificateRevoked
+            | Alert::UnsupportedCertificate,
+        ) => TlsFailure::ClientCertificateRefused,
+        rustls::Error::AlertReceived(Alert::NoApplicationProtocol) => TlsFailure::NoAlpn,
+        _ => TlsFailure::Handshake,
     };
-    Error::Tls { target: target.to_owned(), reason: error.to_string(), advice }
+    Error::Tls { target: target.to_owned(), failure, reason: error.to_string() }
 }
 
 /// `sslmode=require` without a root certificate: encryption without authentication of the server, as libpq. The

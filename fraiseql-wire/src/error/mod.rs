@@ -18,6 +18,53 @@ pub use db::DbError;
 pub use decode::DecodeError;
 pub use sqlstate::SqlState;
 
+/// Why a TLS handshake failed, in the terms that decide what to do about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TlsFailure {
+    /// The server's certificate does not lead to a trusted root (`sslrootcert`).
+    UntrustedCertificate,
+    /// The server's certificate does not name the host connected to (`sslmode=verify-full`).
+    HostnameMismatch,
+    /// The server's certificate has expired or is not valid yet.
+    ExpiredCertificate,
+    /// Some other defect of the server's certificate.
+    InvalidCertificate,
+    /// The server refused the client certificate (or its absence).
+    ClientCertificateRefused,
+    /// The server did not agree to ALPN `postgresql`, which direct TLS needs.
+    NoAlpn,
+    /// The handshake failed otherwise (no common version or cipher, the connection closed, …).
+    Handshake,
+}
+
+impl TlsFailure {
+    fn advice(self) -> &'static str {
+        match self {
+            TlsFailure::UntrustedCertificate => {
+                "sslrootcert must hold the CA certificate that signed the server's certificate (or its chain)"
+            }
+            TlsFailure::HostnameMismatch => {
+                "connect with a host name the server's certificate lists, or use sslmode=verify-ca to check the \
+                 chain only"
+            }
+            TlsFailure::ExpiredCertificate => "the server's certificate has expired (or is not valid yet): renew it",
+            TlsFailure::InvalidCertificate => "check the server's certificate and sslrootcert",
+            TlsFailure::ClientCertificateRefused => {
+                "check that sslcert and sslkey hold a valid, unexpired certificate signed by a CA in the server's \
+                 ssl_ca_file, for this user"
+            }
+            TlsFailure::NoAlpn => {
+                "direct TLS needs PostgreSQL 17 or later listening on that port; use sslnegotiation=postgres"
+            }
+            TlsFailure::Handshake => {
+                "check that the port is PostgreSQL's, the server's ssl settings and log, and \
+                 ssl_min_protocol_version / ssl_max_protocol_version"
+            }
+        }
+    }
+}
+
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -68,10 +115,10 @@ pub enum Error {
     Tls {
         /// The host and port.
         target: String,
+        /// What kind of failure, to act on it.
+        failure: TlsFailure,
         /// What failed, as the TLS library reports it.
         reason: String,
-        /// What to try.
-        advice: &'static str,
     },
 
     /// The server does not accept TLS, and the settings do not allow a plaintext session.
@@ -298,7 +345,7 @@ impl Error {
             Error::Unsupported { advice, .. } => advice,
             Error::Connect { advice, .. } => advice,
             Error::ConnectTimeout { .. } => "check it with `pg_isready -h <host> -p <port>` or raise connect_timeout",
-            Error::Tls { advice, .. } => advice,
+            Error::Tls { failure, .. } => failure.advice(),
             Error::TlsUnavailable { implicit: true, .. } => {
                 "enable TLS on the server (`ssl = on` with a certificate), or, if the network to it is trusted, say \
                  so with sslmode=prefer (or disable) in the connection string or PGSSLMODE"

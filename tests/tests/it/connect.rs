@@ -195,25 +195,28 @@ async fn password_user_without_password_is_password_missing() {
     }
 }
 
+/// The shared cluster has no TLS: the modes that demand it are refused by a server that answers `N`, never
+/// weakened to plaintext; the others connect in plaintext (the unset default too, since 127.0.0.1 is loopback).
 #[tokio::test]
-async fn sslmode_require_is_unsupported_not_weakened() {
+async fn a_server_without_tls_refuses_modes_that_demand_it() {
     let db = database().await;
+    let ca = fraiseql_wire_tests::TestCerts::get().ca.display().to_string();
     for mode in ["require", "verify-ca", "verify-full"] {
-        let err = Client::connect(&format!("{}?sslmode={mode}", db.url(AuthUser::Scram)))
+        let err = Client::connect(&format!("{}?sslmode={mode}&sslrootcert={ca}", db.url(AuthUser::Scram)))
             .await
-            .expect_err("TLS is not implemented: a mode demanding it must be refused");
+            .expect_err("a mode demanding TLS must be refused by a server without it");
         match &err {
-            Error::Unsupported { feature, .. } => assert_eq!(feature, &format!("sslmode={mode}")),
-            other => panic!("expected Unsupported for sslmode={mode}, got {other:?}"),
+            Error::TlsUnavailable { sslmode, implicit: false, .. } => assert_eq!(*sslmode, mode),
+            other => panic!("expected TlsUnavailable for sslmode={mode}, got {other:?}"),
         }
-        assert!(err.to_string().contains("sslmode=disable"), "{err}");
+        assert!(err.to_string().contains("ssl = on"), "{err}");
     }
-    // The modes that allow plaintext do connect.
     create_small_view(&db).await;
     for mode in ["disable", "allow", "prefer"] {
         let client = connect(&format!("{}?sslmode={mode}", db.url(AuthUser::Scram))).await;
         assert_usable(&client).await;
     }
+    assert_usable(&connect(&db.url(AuthUser::Scram)).await).await;
 }
 
 #[tokio::test]

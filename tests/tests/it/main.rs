@@ -20,3 +20,4 @@ mod memory;
 mod readme;
 mod sql_snapshots;
 mod stream;
+mod tls;

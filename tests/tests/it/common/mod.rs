@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: connections, small views, waiting for what the server shows.
 
 pub mod project;
+pub mod tls;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
