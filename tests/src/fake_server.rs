@@ -1,10 +1,10 @@
 //! A scripted server on loopback that speaks just enough of PostgreSQL's protocol to reach what no real server
 //! does: hostile or broken byte sequences. Everything that a real server can do is tested against a real one.
 //!
-//! It runs on a thread of its own with its own runtime; every connection it accepts is handed to the script.
+//! It listens on loopback unless told otherwise, and runs on a thread of its own with its own runtime; every connection it accepts is handed to the script.
 
 use std::future::Future;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -35,8 +35,21 @@ impl FakeServer {
         F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        FakeServer::start_on(IpAddr::V4(Ipv4Addr::LOCALHOST), script)
+    }
+
+    /// Starts the server on another local address (inside a private network namespace, say).
+    ///
+    /// # Panics
+    ///
+    /// If no port can be bound on `address`.
+    pub fn start_on<F, Fut>(address: IpAddr, script: F) -> FakeServer
+    where
+        F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let script: Script = Arc::new(move |socket| Box::pin(script(socket)));
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        let listener = std::net::TcpListener::bind((address, 0))
             .unwrap_or_else(|e| panic!("{WHO}: cannot bind a loopback port for the fake server: {e}"));
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{WHO}: fake server: {e}"));
         listener.set_nonblocking(true).unwrap_or_else(|e| panic!("{WHO}: fake server socket: {e}"));

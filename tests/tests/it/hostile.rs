@@ -238,3 +238,55 @@ async fn negotiate_protocol_version_during_startup_is_an_error() {
         timeout(NO_HANG, Client::connect(&conninfo(&server))).await.expect("connect hung").expect_err("refused");
     assert!(matches!(error, Error::Protocol(_)), "{error:?}");
 }
+
+/// A byte that arrives behind the server's `S` before the TLS handshake is refused: whoever wrote it may sit on the
+/// network path, and libpq once read it as if it came over TLS (CVE-2021-23222).
+#[tokio::test]
+async fn bytes_behind_the_tls_acceptance_are_refused() {
+    let server = FakeServer::start(|mut socket| async move {
+        if fake_server::is_ssl_request(&fake_server::read_untagged(&mut socket).await) {
+            // `S` and a forged session start in one write, as an attacker would have them buffered.
+            let mut answer = b"S".to_vec();
+            answer.extend(fake_server::ready_session());
+            socket.write_all(&answer).await.expect("writing the answer");
+        }
+        let _ = fake_server::read_until(&mut socket, 0).await;
+    });
+    let conninfo = format!("host=127.0.0.1 port={} user=u dbname=d sslmode=require connect_timeout=5", server.port());
+    let result = timeout(NO_HANG, Client::connect(&conninfo)).await.expect("connect hung");
+    match result {
+        Err(Error::Protocol(message)) => assert!(message.contains("CVE-2021-23222"), "{message}"),
+        other => panic!("expected a protocol violation, got {other:?}"),
+    }
+}
+
+/// An `E` in answer to SSLRequest is neither read nor shown (anyone on the path could have written it), and the
+/// client does not retry in plaintext (CVE-2024-10977).
+#[tokio::test]
+async fn an_error_in_answer_to_the_tls_request_is_not_shown_nor_retried_in_plaintext() {
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&connections);
+    let server = FakeServer::start(move |mut socket| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move {
+            fake_server::read_untagged(&mut socket).await;
+            let forged = fake_server::error_response("FATAL", "28000", "FORGED: visit evil.example to log in");
+            socket.write_all(&forged).await.expect("writing the error");
+            let _ = fake_server::read_until(&mut socket, 0).await;
+        }
+    });
+    for mode in ["prefer", "allow", "require"] {
+        let before = connections.load(std::sync::atomic::Ordering::SeqCst);
+        let conninfo =
+            format!("host=127.0.0.1 port={} user=u dbname=d sslmode={mode} connect_timeout=5", server.port());
+        let result = timeout(NO_HANG, Client::connect(&conninfo)).await.expect("connect hung");
+        let error = result.expect_err("the server only ever answers with an error");
+        let opened = connections.load(std::sync::atomic::Ordering::SeqCst) - before;
+        assert!(matches!(error, Error::Protocol(_)), "{mode}: {error:?}");
+        assert!(!error.to_string().contains("FORGED"), "{mode}: the forged text was shown: {error}");
+        // allow starts in plaintext, is rejected (28000), then asks for TLS once; the others ask for TLS first and
+        // stop there.
+        let expected = if mode == "allow" { 2 } else { 1 };
+        assert_eq!(opened, expected, "{mode}: connections opened");
+    }
+}

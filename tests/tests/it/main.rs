@@ -17,6 +17,7 @@ mod faults;
 mod harness;
 mod hostile;
 mod memory;
+mod off_host;
 mod readme;
 mod sql_snapshots;
 mod stream;
