@@ -22,6 +22,7 @@ impl fmt::Debug for Config {
             .field("ssl_mode", &self.ssl_mode)
             .field("tls", &self.tls)
             .field("require_auth", &self.require_auth)
+            .field("protocol", &(self.min_protocol, self.max_protocol))
             .field("passfile", &self.passfile)
             .field("max_row_bytes", &self.max_row_bytes)
             .field("cancel_timeout", &self.cancel_timeout)
@@ -93,6 +94,12 @@ impl fmt::Display for Config {
         {
             if let Some(version) = version {
                 pairs.push((key, version.as_str().to_owned()));
+            }
+        }
+        for (key, version) in [("min_protocol_version", self.min_protocol), ("max_protocol_version", self.max_protocol)]
+        {
+            if let Some(version) = version {
+                pairs.push((key, version.to_string()));
             }
         }
         if let Some(passfile) = &self.passfile {
@@ -170,6 +177,7 @@ mod tests {
             .ssl_sni(false)
             .ssl_protocol_versions(Some(crate::config::TlsVersion::Tls13), None)
             .channel_binding(crate::config::ChannelBinding::Disable)
+            .protocol_versions(None, Some(crate::config::ProtocolVersion::V3_2))
             .passfile("/etc/pg pass");
         let mut with_empty_app = c.clone();
         with_empty_app.application_name = None; // an empty value parses back as unset

@@ -21,6 +21,7 @@ use std::time::Duration;
 use crate::error::Error;
 
 pub use crate::protocol::require_auth::{AuthMethod, RequireAuth};
+pub use crate::protocol::startup::ProtocolVersion;
 pub(crate) use env::Environment;
 pub(crate) use secret::Secret;
 pub use tls::{ChannelBinding, RootCert, SslMode, SslNegotiation, TlsVersion};
@@ -85,6 +86,8 @@ pub struct Config {
     pub(crate) tls: TlsOptions,
     pub(crate) passfile: Option<PathBuf>,
     pub(crate) require_auth: Option<RequireAuth>,
+    pub(crate) min_protocol: Option<ProtocolVersion>,
+    pub(crate) max_protocol: Option<ProtocolVersion>,
     pub(crate) max_row_bytes: usize,
     pub(crate) cancel_timeout: Duration,
 }
@@ -112,6 +115,8 @@ impl Config {
             tls: TlsOptions::default(),
             passfile: None,
             require_auth: None,
+            min_protocol: None,
+            max_protocol: None,
             max_row_bytes: DEFAULT_MAX_ROW_BYTES,
             cancel_timeout: Duration::from_secs(5),
         }
@@ -229,6 +234,15 @@ impl Config {
         self
     }
 
+    /// The oldest and newest protocol versions to accept (libpq's `min_protocol_version` and
+    /// `max_protocol_version`). The default, 3.0 to 3.0, works with every server and pooler; 3.2 (PostgreSQL 18)
+    /// brings longer cancel keys, and a server that only speaks 3.0 is then used at 3.0 unless the minimum says 3.2.
+    pub fn protocol_versions(mut self, min: Option<ProtocolVersion>, max: Option<ProtocolVersion>) -> Self {
+        self.min_protocol = min;
+        self.max_protocol = max;
+        self
+    }
+
     /// The password file to read instead of `~/.pgpass`.
     pub fn passfile(mut self, path: impl Into<PathBuf>) -> Self {
         self.passfile = Some(path.into());
@@ -323,6 +337,8 @@ pub(crate) struct Resolved {
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) tls: TlsSettings,
     pub(crate) require_auth: Option<RequireAuth>,
+    /// The oldest and newest protocol versions accepted.
+    pub(crate) protocol: (ProtocolVersion, ProtocolVersion),
     pub(crate) max_row_bytes: usize,
     pub(crate) cancel_timeout: Duration,
 }
@@ -339,6 +355,7 @@ impl fmt::Debug for Resolved {
             .field("connect_timeout", &self.connect_timeout)
             .field("tls", &self.tls)
             .field("require_auth", &self.require_auth)
+            .field("protocol", &self.protocol)
             .finish()
     }
 }

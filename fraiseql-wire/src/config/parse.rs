@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::pairs::parse_pairs;
 use super::uri::parse_uri;
-use super::{Config, Host, Secret, SslMode};
+use super::{Config, Host, ProtocolVersion, Secret, SslMode};
 use crate::error::Error;
 
 /// PostgreSQL's default port.
@@ -59,8 +59,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ),
     ("service", "service files (pg_service.conf) are not read; spell out host, port, dbname and user instead"),
     ("replication", "replication connections are not supported; remove this parameter"),
-    ("min_protocol_version", "fraiseql-wire speaks protocol 3.0; remove this parameter"),
-    ("max_protocol_version", "fraiseql-wire speaks protocol 3.0; remove this parameter"),
     ("oauth_issuer", "OAuth authentication is not implemented; use password, md5 or scram-sha-256"),
     ("oauth_client_id", "OAuth authentication is not implemented; use password, md5 or scram-sha-256"),
     ("oauth_client_secret", "OAuth authentication is not implemented; use password, md5 or scram-sha-256"),
@@ -120,6 +118,8 @@ impl Parsed {
                 other => return Err(Error::config(format!("invalid requiressl `{other}`: expected 1 or 0"))),
             },
             "passfile" => config.passfile = non_empty(value).map(PathBuf::from),
+            "min_protocol_version" => config.min_protocol = parse_protocol(value)?,
+            "max_protocol_version" => config.max_protocol = parse_protocol(value)?,
             "require_auth" => config.require_auth = if value.is_empty() { None } else { Some(value.parse()?) },
             "client_encoding" => check_client_encoding(value)?,
             "target_session_attrs" => check_choice(
@@ -155,6 +155,10 @@ impl Parsed {
         }
         Ok(())
     }
+}
+
+pub(super) fn parse_protocol(value: &str) -> Result<Option<ProtocolVersion>, Error> {
+    if value.is_empty() { Ok(None) } else { value.parse().map(Some) }
 }
 
 pub(super) fn non_empty(value: &str) -> Option<String> {

@@ -219,22 +219,6 @@ pub(crate) struct TlsSettings {
 }
 
 impl TlsSettings {
-    /// Settings that never use TLS, for tests of other layers.
-    #[cfg(test)]
-    pub(crate) fn plaintext() -> TlsSettings {
-        TlsSettings {
-            mode: SslMode::Disable,
-            mode_explicit: true,
-            root_cert: None,
-            client_cert: None,
-            negotiation: SslNegotiation::Postgres,
-            sni: true,
-            channel_binding: ChannelBinding::Prefer,
-            min_version: None,
-            max_version: None,
-        }
-    }
-
     /// Applies the `PG*` variables and libpq's defaults to `options` and checks that the result makes sense.
     pub(crate) fn resolve(mode: Option<SslMode>, options: &TlsOptions, env: &Environment) -> Result<Self, Error> {
         let from_env = |name: &str| env.var(name).filter(|v| !v.is_empty());

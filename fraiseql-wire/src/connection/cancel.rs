@@ -3,13 +3,13 @@
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use postgres_protocol::message::frontend;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::tls::TlsConnector;
 use super::transport::{self, Transport};
 use crate::config::Target;
 use crate::error::Error;
+use crate::protocol::startup::{self, BackendKey};
 
 /// The TLS settings of the session a cancel request is for: the request travels the same way, so that its secret
 /// key is never exposed on a network the session itself was protected from.
@@ -25,8 +25,7 @@ pub(crate) struct CancelToken {
     pub(crate) target: Target,
     /// Set when the session runs over TLS.
     pub(crate) tls: Option<CancelTls>,
-    pub(crate) process_id: i32,
-    pub(crate) secret_key: i32,
+    pub(crate) key: BackendKey,
 }
 
 impl CancelToken {
@@ -36,7 +35,7 @@ impl CancelToken {
     /// on a query sent after this one. This waits as long as the server lets it: callers bound it.
     pub(crate) async fn send(&self) -> Result<(), Error> {
         let mut buf = BytesMut::with_capacity(16);
-        frontend::cancel_request(self.process_id, self.secret_key, &mut buf);
+        startup::cancel_request(&self.key, &mut buf);
         match &self.tls {
             None => deliver(Transport::open(&self.target).await?, &buf).await,
             Some(tls) => {
@@ -71,7 +70,7 @@ impl std::fmt::Debug for CancelToken {
         f.debug_struct("CancelToken")
             .field("target", &self.target)
             .field("tls", &self.tls.is_some())
-            .field("process_id", &self.process_id)
+            .field("key", &self.key)
             .finish()
     }
 }

@@ -7,10 +7,11 @@ use postgres_protocol::message::backend::Message;
 use super::cancel::{CancelTls, CancelToken};
 use super::tls::{self, TlsConnector};
 use super::transport::{self, Transport};
-use super::wire::Wire;
+use super::wire::{StartupIncoming, Wire};
 use crate::config::{Host, Resolved, SslMode, Target};
 use crate::error::{DbError, Error};
-use crate::protocol::auth::{self, AuthPolicy, AuthStep, Authenticator, Link, StartupParams};
+use crate::protocol::auth::{AuthPolicy, AuthStep, Authenticator, Link};
+use crate::protocol::startup::{self, ProtocolVersion, StartupParams};
 
 /// A connection that has authenticated and is ready for its first query.
 pub(crate) struct Opened {
@@ -192,39 +193,51 @@ async fn start_session(
     cancel_tls: Option<CancelTls>,
 ) -> Result<Opened, Error> {
     let mut wire = Wire::new(io, config.max_row_bytes);
-    authenticate(&mut wire, config, link).await?;
+    let version = authenticate(&mut wire, config, link).await?;
     wire.authenticated();
     let mut cancel = None;
     loop {
-        match wire.next_message().await? {
-            Message::BackendKeyData(body) => {
-                cancel = Some(CancelToken {
-                    target: target.clone(),
-                    tls: cancel_tls.clone(),
-                    process_id: body.process_id(),
-                    secret_key: body.secret_key(),
-                });
+        match wire.next_startup_message().await? {
+            StartupIncoming::BackendKey(body) => {
+                let key = startup::backend_key(&body, version)?;
+                cancel = Some(CancelToken { target: target.clone(), tls: cancel_tls.clone(), key });
             }
-            Message::ReadyForQuery(_) => return Ok(Opened { wire, cancel }),
-            Message::ErrorResponse(body) => return Err(DbError::from_fields(body.fields())?.into()),
+            StartupIncoming::Message(Message::ReadyForQuery(_)) => return Ok(Opened { wire, cancel }),
+            StartupIncoming::Message(Message::ErrorResponse(body)) => {
+                return Err(DbError::from_fields(body.fields())?.into());
+            }
             _ => return Err(Error::protocol("unexpected message while the session was starting")),
         }
     }
 }
 
-async fn authenticate(wire: &mut Wire, config: &Resolved, link: Link) -> Result<(), Error> {
+/// Sends the StartupMessage and answers the server until it accepts us; returns the protocol version in use.
+async fn authenticate(wire: &mut Wire, config: &Resolved, link: Link) -> Result<ProtocolVersion, Error> {
+    let (min, max) = config.protocol;
     let params = StartupParams {
         user: &config.user,
         database: &config.dbname,
         application_name: &config.application_name,
         options: config.options.as_deref(),
+        version: max,
     };
-    auth::startup_message(&params, wire.write_buf())?;
+    let mut version = max;
+    startup::startup_message(&params, wire.write_buf())?;
     wire.flush().await?;
     let policy = AuthPolicy { require_auth: config.require_auth.clone(), channel_binding: config.tls.channel_binding };
     let mut authenticator = Authenticator::new(&config.user, config.password.as_deref(), policy, link);
     loop {
-        match wire.next_message().await? {
+        let message = match wire.next_startup_message().await? {
+            StartupIncoming::Message(message) => message,
+            StartupIncoming::Negotiate(body) => {
+                version = startup::negotiated_version(&body, max, min)?;
+                continue;
+            }
+            StartupIncoming::BackendKey(_) => {
+                return Err(Error::protocol("BackendKeyData before authentication completed"));
+            }
+        };
+        match message {
             Message::ErrorResponse(body) => return Err(DbError::from_fields(body.fields())?.into()),
             message @ (Message::AuthenticationOk
             | Message::AuthenticationCleartextPassword
@@ -239,7 +252,7 @@ async fn authenticate(wire: &mut Wire, config: &Resolved, link: Link) -> Result<
             | Message::AuthenticationScmCredential) => match authenticator.on_message(&message, wire.write_buf())? {
                 AuthStep::Respond => wire.flush().await?,
                 AuthStep::Wait => {}
-                AuthStep::Done => return Ok(()),
+                AuthStep::Done => return Ok(version),
             },
             _ => return Err(Error::protocol("unexpected message before authentication completed")),
         }

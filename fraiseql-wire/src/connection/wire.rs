@@ -41,6 +41,15 @@ const SHRINK_ABOVE: usize = 1024 * 1024;
 /// Bytes of a one-column DataRow besides the value: tag, length, column count, value length.
 pub(crate) const DATA_ROW_OVERHEAD: usize = 1 + 4 + 2 + 4;
 
+/// A message during startup.
+pub(crate) enum StartupIncoming {
+    Message(Message),
+    /// The body of a BackendKeyData.
+    BackendKey(Vec<u8>),
+    /// The body of a NegotiateProtocolVersion.
+    Negotiate(Vec<u8>),
+}
+
 pub(crate) struct Wire {
     io: Transport,
     pub(crate) read: BytesMut,
@@ -85,13 +94,50 @@ impl Wire {
         result.map_err(Error::lost)
     }
 
-    /// The next message other than a DataRow (rows are skipped), waiting for it.
-    pub(crate) async fn next_message(&mut self) -> Result<Message, Error> {
+    /// During startup: the next message, with BackendKeyData and NegotiateProtocolVersion handed over raw (their
+    /// protocol 3.2 forms are beyond `postgres-protocol`).
+    pub(crate) async fn next_startup_message(&mut self) -> Result<StartupIncoming, Error> {
         loop {
-            match poll_fn(|cx| self.poll_incoming(cx)).await? {
-                Incoming::Message(message) => return Ok(message),
-                Incoming::Row { total, .. } => self.read.advance(total),
-                Incoming::Oversized { .. } => {}
+            let header = poll_fn(|cx| self.poll_whole_frame(cx)).await?;
+            if let b'K' | b'v' = header.tag {
+                let frame = self.read.split_to(header.total);
+                let body = frame[frame::HEADER_LEN..].to_vec();
+                return Ok(if header.tag == b'K' {
+                    StartupIncoming::BackendKey(body)
+                } else {
+                    StartupIncoming::Negotiate(body)
+                });
+            }
+            if let Some(message) = self.parse_buffered(header.tag)? {
+                return Ok(StartupIncoming::Message(message));
+            }
+        }
+    }
+
+    /// Parses the whole message at the start of the buffer; `None` if it was one handled here (a notice, a
+    /// parameter status).
+    fn parse_buffered(&mut self, tag: u8) -> Result<Option<Message>, Error> {
+        let message = Message::parse(&mut self.read)
+            .map_err(|e| Error::protocol(format!("malformed `{}` message: {e}", tag.escape_ascii())))?
+            .ok_or_else(|| Error::protocol("message vanished from the buffer"))?;
+        self.handle_async(message)
+    }
+
+    /// Waits until a whole message is buffered and returns its header.
+    fn poll_whole_frame(&mut self, cx: &mut Context<'_>) -> Poll<Result<Header, Error>> {
+        loop {
+            match frame::header(&self.read)? {
+                Some(header) if header.total > self.max_message => {
+                    return Poll::Ready(Err(Error::protocol(format!(
+                        "message `{}` of {} bytes exceeds the {} byte limit",
+                        header.tag.escape_ascii(),
+                        header.total,
+                        self.max_message
+                    ))));
+                }
+                Some(header) if self.read.len() >= header.total => return Poll::Ready(Ok(header)),
+                Some(header) => ready!(self.poll_fill(cx, header.total - self.read.len()))?,
+                None => ready!(self.poll_fill(cx, frame::HEADER_LEN))?,
             }
         }
     }
@@ -125,10 +171,7 @@ impl Wire {
                         let value = frame::single_column(&self.read[..total])?;
                         return Poll::Ready(Ok(Incoming::Row { total, value }));
                     }
-                    let message = Message::parse(&mut self.read)
-                        .map_err(|e| Error::protocol(format!("malformed `{}` message: {e}", tag.escape_ascii())))?
-                        .ok_or_else(|| Error::protocol("message vanished from the buffer"))?;
-                    if let Some(message) = self.handle_async(message)? {
+                    if let Some(message) = self.parse_buffered(tag)? {
                         return Poll::Ready(Ok(Incoming::Message(message)));
                     }
                     continue;

@@ -21,28 +21,6 @@ pub(crate) const MAX_SCRAM_ITERATIONS: u32 = 100_000;
 /// keeps an unauthenticated peer from making us buffer gigabytes.
 pub(crate) const MAX_STARTUP_MESSAGE: usize = 64 * 1024;
 
-/// Startup parameters sent to the server.
-pub(crate) struct StartupParams<'a> {
-    pub(crate) user: &'a str,
-    pub(crate) database: &'a str,
-    pub(crate) application_name: &'a str,
-    pub(crate) options: Option<&'a str>,
-}
-
-/// Writes the StartupMessage. We always ask for UTF8 so that every value we hand out is valid UTF-8 JSON.
-pub(crate) fn startup_message(params: &StartupParams<'_>, out: &mut BytesMut) -> Result<(), Error> {
-    let mut pairs = vec![
-        ("user", params.user),
-        ("database", params.database),
-        ("application_name", params.application_name),
-        ("client_encoding", "UTF8"),
-    ];
-    if let Some(options) = params.options {
-        pairs.push(("options", options));
-    }
-    frontend::startup_message(pairs, out).map_err(|e| Error::config(format!("invalid startup parameter: {e}")))
-}
-
 /// What authentication needs to know about the connection it runs on.
 #[derive(Clone, Debug)]
 pub(crate) struct Link {
@@ -546,15 +524,5 @@ mod tests {
         let mut auth = Authenticator::new("alice", Some("secret"), AuthPolicy::default(), Link::plain(true));
         auth.scram = Some(ScramSha256::new(b"secret", sasl::ChannelBinding::unsupported()));
         assert!(auth.on_message(&Message::AuthenticationOk, &mut BytesMut::new()).is_err());
-    }
-
-    #[test]
-    fn startup_message_asks_for_utf8() {
-        let mut out = BytesMut::new();
-        let params = StartupParams { user: "u", database: "d", application_name: "app", options: None };
-        startup_message(&params, &mut out).unwrap();
-        let text = String::from_utf8_lossy(&out);
-        assert!(text.contains("client_encoding\0UTF8\0"), "{text:?}");
-        assert!(text.contains("application_name\0app\0"), "{text:?}");
     }
 }

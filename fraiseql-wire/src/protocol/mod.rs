@@ -8,6 +8,7 @@ pub(crate) mod channel_binding;
 pub(crate) mod frame;
 pub(crate) mod query;
 pub(crate) mod require_auth;
+pub(crate) mod startup;
 
 /// OID of the `json` type.
 pub(crate) const JSON_OID: u32 = 114;

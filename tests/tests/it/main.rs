@@ -18,6 +18,7 @@ mod harness;
 mod hostile;
 mod memory;
 mod off_host;
+mod protocol_versions;
 mod readme;
 mod sql_snapshots;
 mod stream;

@@ -151,7 +151,7 @@ async fn scram_plus_is_negotiated_over_tls_on_both_versions() {
         let db = ssl_database(cluster(kind)).await;
         let extra = format!("sslmode=verify-full sslrootcert={} channel_binding=require", certs.ca.display());
         let tls = connect_and_check(&conninfo_as(&db, "localhost", AuthUser::Scram, &extra)).await;
-        assert_eq!(tls.unwrap_or_else(|e| panic!("{kind:?}: {e}")), true);
+        assert!(tls.unwrap_or_else(|e| panic!("{kind:?}: {e}")), "{kind:?}: not encrypted");
     }
 }
 
@@ -188,7 +188,7 @@ async fn channel_binding_require_refuses_every_other_way_in() {
     let message = binding_refusal(connect_and_check(&conninfo_as(&ed, "localhost", AuthUser::Scram, require)).await);
     assert!(message.contains("Ed25519"), "{message}");
     let preferred = conninfo_as(&ed, "localhost", AuthUser::Scram, "sslmode=require channel_binding=prefer");
-    assert_eq!(connect_and_check(&preferred).await.expect("prefer falls back to SCRAM without binding"), true);
+    assert!(connect_and_check(&preferred).await.expect("prefer falls back to SCRAM without binding"));
 }
 
 /// Direct TLS (PostgreSQL 17+): encrypted from the first byte, with every verification level; refused with a
@@ -201,7 +201,7 @@ async fn direct_tls_against_postgres_18() {
     for mode in ["require", "verify-ca", "verify-full"] {
         let extra = format!("sslmode={mode} {root} sslnegotiation=direct");
         let tls = connect_and_check(&conninfo_as(&db, "localhost", AuthUser::Scram, &extra)).await;
-        assert_eq!(tls.unwrap_or_else(|e| panic!("{mode}: {e}")), true);
+        assert!(tls.unwrap_or_else(|e| panic!("{mode}: {e}")), "{mode}: not encrypted");
     }
     let prefer = format!("sslmode=prefer {root} sslnegotiation=direct");
     match connect_and_check(&conninfo_as(&db, "localhost", AuthUser::Scram, &prefer)).await {
