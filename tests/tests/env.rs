@@ -9,8 +9,8 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use fraiseql_wire::{Client, Error};
-use fraiseql_wire_tests::{AuthUser, TestCluster};
+use fraiseql_wire::{Client, Error, TlsFailure};
+use fraiseql_wire_tests::{AuthUser, CERT_USER, ClusterOptions, ServerTls, TestCerts, TestCluster};
 
 /// Every variable the client reads; all are cleared first so the runner's own environment cannot interfere.
 const PG_VARS: &[&str] = &[
@@ -25,6 +25,15 @@ const PG_VARS: &[&str] = &[
     "PGSSLMODE",
     "PGPASSFILE",
     "PGOPTIONS",
+    "PGSSLROOTCERT",
+    "PGSSLCERT",
+    "PGSSLKEY",
+    "PGSSLNEGOTIATION",
+    "PGSSLSNI",
+    "PGCHANNELBINDING",
+    "PGREQUIREAUTH",
+    "PGMINPROTOCOLVERSION",
+    "PGMAXPROTOCOLVERSION",
 ];
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -131,6 +140,53 @@ fn connects_from_pg_environment_variables_and_password_file() {
     // 5. Restored to 0600, it is used again.
     write_passfile(&passfile, &passfile_contents, 0o600);
     assert_eq!(connect_from_env().expect("connecting after chmod 0600"), expect(password));
+
+    // 6. TLS from the environment: verify-full with PGSSLROOTCERT, and a client certificate from PGSSLCERT and
+    //    PGSSLKEY for a role that may only log in with one.
+    set_env(&cleared);
+    let certs = TestCerts::get();
+    let tls_cluster = TestCluster::start_with(ClusterOptions {
+        tls: Some(ServerTls { cert: certs.server.clone(), client_ca: Some(certs.ca.clone()) }),
+        hba: ["127.0.0.1/32", "::1/128"]
+            .iter()
+            .map(|address| format!("hostssl all {CERT_USER} {address} cert clientcert=verify-full"))
+            .collect(),
+        sql: vec![format!("CREATE ROLE {CERT_USER} LOGIN IN ROLE readers")],
+        ..ClusterOptions::default()
+    });
+    let tls_db = runtime().block_on(async {
+        let db = tls_cluster.database().await;
+        db.execute("CREATE VIEW v_whoami AS SELECT jsonb_build_object('user', current_user::text) AS data").await;
+        db.name().to_owned()
+    });
+    let tls_port = tls_cluster.port().to_string();
+    let (ca, cert, key) = (
+        certs.ca.display().to_string(),
+        certs.client.cert.display().to_string(),
+        certs.client.key.display().to_string(),
+    );
+    set_env(&[
+        ("PGHOST", Some("localhost")),
+        ("PGPORT", Some(&tls_port)),
+        ("PGUSER", Some(CERT_USER)),
+        ("PGDATABASE", Some(&tls_db)),
+        ("PGSSLMODE", Some("verify-full")),
+        ("PGSSLROOTCERT", Some(&ca)),
+        ("PGSSLCERT", Some(&cert)),
+        ("PGSSLKEY", Some(&key)),
+    ]);
+    assert_eq!(
+        connect_from_env().expect("connecting with TLS settings from PG* variables"),
+        serde_json::json!({"user": CERT_USER})
+    );
+
+    // 7. The variables are really what decides: another CA in PGSSLROOTCERT fails verification.
+    let other_ca = certs.other_ca.display().to_string();
+    set_env(&[("PGSSLROOTCERT", Some(&other_ca))]);
+    match connect_from_env() {
+        Err(Error::Tls { failure: TlsFailure::UntrustedCertificate, .. }) => {}
+        other => panic!("PGSSLROOTCERT naming another CA must fail verification, got {other:?}"),
+    }
 
     set_env(&cleared);
 }

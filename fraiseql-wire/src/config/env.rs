@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::os_user::passwd_entry;
 use super::parse::{DEFAULT_PORT, parse_connect_timeout, parse_host_list, parse_hostaddr_list, parse_port_list};
-use super::{Config, Host, ProtocolVersion, RequireAuth, Resolved, Secret, Target, TlsSettings, pgpass};
+use super::{Config, Host, RequireAuth, Resolved, Secret, Target, TlsSettings, pgpass, protocol};
 use crate::error::Error;
 
 /// The environment variables resolution reads.
@@ -216,23 +216,7 @@ impl Config {
             (None, None) => None,
         };
 
-        let protocol_from = |given: Option<ProtocolVersion>, var: &str| -> Result<Option<ProtocolVersion>, Error> {
-            match (given, env.var(var)) {
-                (Some(version), _) => Ok(Some(version)),
-                (None, Some(value)) => value
-                    .parse()
-                    .map(Some)
-                    .map_err(|e| Error::config(format!("in the {var} environment variable: {e}"))),
-                (None, None) => Ok(None),
-            }
-        };
-        let min_protocol = protocol_from(self.min_protocol, "PGMINPROTOCOLVERSION")?.unwrap_or_default();
-        let max_protocol = protocol_from(self.max_protocol, "PGMAXPROTOCOLVERSION")?.unwrap_or(min_protocol);
-        if min_protocol > max_protocol {
-            return Err(Error::config(format!(
-                "min_protocol_version {min_protocol} is above max_protocol_version {max_protocol}"
-            )));
-        }
+        let protocol = protocol::resolve(self.min_protocol, self.max_protocol, env)?;
 
         let connect_timeout = match (self.connect_timeout, env.var("PGCONNECT_TIMEOUT")) {
             (Some(timeout), _) => Some(timeout),
@@ -265,7 +249,7 @@ impl Config {
             connect_timeout,
             tls,
             require_auth,
-            protocol: (min_protocol, max_protocol),
+            protocol,
             max_row_bytes: self.max_row_bytes,
             cancel_timeout: self.cancel_timeout,
         })
@@ -496,20 +480,6 @@ mod tests {
             Err(Error::Config { message }) => assert!(message.contains("PGSSLMODE"), "{message}"),
             other => panic!("{other:?}"),
         }
-    }
-
-    #[test]
-    fn protocol_versions_default_to_3_0_and_max_follows_min() {
-        let r = resolve("", &env()).unwrap();
-        assert_eq!(r.protocol, (ProtocolVersion::V3_0, ProtocolVersion::V3_0));
-        let r = resolve("max_protocol_version=latest", &env()).unwrap();
-        assert_eq!(r.protocol, (ProtocolVersion::V3_0, ProtocolVersion::V3_2));
-        let r = resolve("min_protocol_version=3.2", &env()).unwrap();
-        assert_eq!(r.protocol, (ProtocolVersion::V3_2, ProtocolVersion::V3_2));
-        let r = resolve("", &env().with_var("PGMAXPROTOCOLVERSION", "3.2")).unwrap();
-        assert_eq!(r.protocol.1, ProtocolVersion::V3_2);
-        assert!(resolve("min_protocol_version=3.2 max_protocol_version=3.0", &env()).is_err());
-        assert!(resolve("max_protocol_version=4.0", &env()).is_err());
     }
 
     #[test]

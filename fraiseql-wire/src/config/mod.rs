@@ -9,6 +9,7 @@ mod os_user;
 mod pairs;
 mod parse;
 mod pgpass;
+mod protocol;
 mod secret;
 mod tls;
 mod uri;

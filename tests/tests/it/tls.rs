@@ -220,6 +220,17 @@ async fn direct_tls_against_postgres_18() {
     assert!(matches!(result, Err(Error::Tls { .. })), "{result:?}");
 }
 
+/// `sslrootcert=system` trusts the operating system's roots only, so the test CA's server is not trusted, and it
+/// implies `verify-full` when no sslmode is given.
+#[tokio::test]
+async fn system_roots_do_not_trust_a_private_ca() {
+    let db = ssl_database(cluster(Kind::Pg15Tls)).await;
+    let result = connect_and_check(&conninfo_as(&db, "localhost", AuthUser::Scram, "sslrootcert=system")).await;
+    assert!(matches!(result, Err(Error::Tls { failure: TlsFailure::UntrustedCertificate, .. })), "{result:?}");
+    let weak = conninfo_as(&db, "localhost", AuthUser::Scram, "sslrootcert=system sslmode=require");
+    assert!(matches!(connect_and_check(&weak).await, Err(Error::Config { .. })));
+}
+
 /// An expired server certificate fails verification, naming the expiry; `require` without a root file does not
 /// check certificates at all (libpq's rule), so it connects.
 #[tokio::test]
