@@ -9,11 +9,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
-use crate::WHO;
+use crate::{CertFiles, WHO};
 
 type Script = Arc<dyn Fn(TcpStream) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
@@ -105,7 +105,7 @@ const ENCRYPTION_REQUESTS: [[u8; 4]; 2] = [[0x04, 0xd2, 0x16, 0x2f], [0x04, 0xd2
 /// # Panics
 ///
 /// If the client closes the connection first.
-pub async fn read_startup(socket: &mut TcpStream) -> Vec<u8> {
+pub async fn read_startup<S: AsyncRead + AsyncWrite + Unpin>(socket: &mut S) -> Vec<u8> {
     loop {
         let body = read_untagged(socket).await;
         if body.len() == 4 && ENCRYPTION_REQUESTS.iter().any(|code| body[..] == code[..]) {
@@ -121,7 +121,7 @@ pub async fn read_startup(socket: &mut TcpStream) -> Vec<u8> {
 /// # Panics
 ///
 /// If the client closes the connection first.
-pub async fn read_untagged(socket: &mut TcpStream) -> Vec<u8> {
+pub async fn read_untagged<S: AsyncRead + Unpin>(socket: &mut S) -> Vec<u8> {
     let mut length = [0u8; 4];
     socket.read_exact(&mut length).await.unwrap_or_else(|e| panic!("{WHO}: reading a startup packet: {e}"));
     let mut body = vec![0u8; (u32::from_be_bytes(length) as usize).saturating_sub(4)];
@@ -135,7 +135,7 @@ pub fn is_ssl_request(body: &[u8]) -> bool {
 }
 
 /// Reads tagged messages until one with `tag` (and returns it), or until the client closes.
-pub async fn read_until(socket: &mut TcpStream, tag: u8) -> Option<Vec<u8>> {
+pub async fn read_until<S: AsyncRead + Unpin>(socket: &mut S, tag: u8) -> Option<Vec<u8>> {
     loop {
         let mut header = [0u8; 5];
         socket.read_exact(&mut header).await.ok()?;
@@ -174,4 +174,34 @@ pub fn error_response(severity: &str, code: &str, text: &str) -> Vec<u8> {
     }
     body.push(0);
     message(b'E', &body)
+}
+
+/// Plays the server's side of a TLS handshake with `cert` (after the `S` in answer to SSLRequest) and returns the
+/// encrypted stream and the host name the client sent in its handshake (SNI), if any.
+///
+/// # Panics
+///
+/// If the certificate files cannot be read or the handshake fails.
+pub async fn accept_tls(
+    socket: TcpStream,
+    cert: &CertFiles,
+) -> (tokio_rustls::server::TlsStream<TcpStream>, Option<String>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = CertificateDer::pem_file_iter(&cert.cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .unwrap_or_else(|e| panic!("{WHO}: reading {}: {e}", cert.cert.display()));
+    let key = PrivateKeyDer::from_pem_file(&cert.key)
+        .unwrap_or_else(|e| panic!("{WHO}: reading {}: {e}", cert.key.display()));
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .and_then(|builder| builder.with_no_client_auth().with_single_cert(chain, key))
+        .unwrap_or_else(|e| panic!("{WHO}: fake server TLS configuration: {e}"));
+    let start = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), socket)
+        .await
+        .unwrap_or_else(|e| panic!("{WHO}: fake server: reading the ClientHello: {e}"));
+    let sni = start.client_hello().server_name().map(str::to_owned);
+    let stream =
+        start.into_stream(Arc::new(config)).await.unwrap_or_else(|e| panic!("{WHO}: fake server: TLS handshake: {e}"));
+    (stream, sni)
 }

@@ -97,15 +97,21 @@ async fn sslmode_matrix_matches_the_documented_table_on_postgres_18() {
 /// `cert clientcert=verify-full`: the right certificate (with a PKCS#8 or a PKCS#1 key) gets in; none, one from
 /// another CA, or an expired one is refused with an error that says so.
 #[tokio::test]
-async fn client_certificate_authentication() {
+async fn client_certificate_authentication_on_both_versions() {
+    for kind in [Kind::Pg15Tls, Kind::Pg18Tls] {
+        client_certificate_authentication(kind).await;
+    }
+}
+
+async fn client_certificate_authentication(kind: Kind) {
     let certs = TestCerts::get();
-    let db = ssl_database(cluster(Kind::Pg15Tls)).await;
+    let db = ssl_database(cluster(kind)).await;
     let base = format!("sslmode=verify-full sslrootcert={}", certs.ca.display());
     for pair in [&certs.client, &certs.client_pkcs1] {
         let extra = format!("{base} sslcert={} sslkey={}", pair.cert.display(), pair.key.display());
         let client = Client::connect(&conninfo(&db, "localhost", CERT_USER, &extra))
             .await
-            .unwrap_or_else(|e| panic!("{}: {e}", pair.key.display()));
+            .unwrap_or_else(|e| panic!("{kind:?} {}: {e}", pair.key.display()));
         let row = client.query("v_ssl").fetch_one().await.expect("v_ssl");
         assert_eq!((row["ssl"].as_bool(), row["user"].as_str()), (Some(true), Some(CERT_USER)));
     }
@@ -120,7 +126,9 @@ async fn client_certificate_authentication() {
             Err(e @ Error::Tls { failure: TlsFailure::ClientCertificateRefused, .. }) => {
                 assert!(e.to_string().contains("sslcert"), "{e}");
             }
-            other => panic!("{}: expected the server to refuse the certificate, got {other:?}", pair.cert.display()),
+            other => {
+                panic!("{kind:?} {}: expected the server to refuse the certificate, got {other:?}", pair.cert.display())
+            }
         }
     }
 }
@@ -166,7 +174,21 @@ fn binding_refusal(result: Result<bool, Error>) -> String {
 /// a binding hash, each naming why.
 #[tokio::test]
 async fn channel_binding_require_refuses_every_other_way_in() {
-    let db = ssl_database(cluster(Kind::Pg15Tls)).await;
+    for (tls, plain) in [(Kind::Pg15Tls, Kind::Pg15Plain), (Kind::Pg18Tls, Kind::Pg18Plain)] {
+        channel_binding_refusals(tls, plain).await;
+    }
+
+    // An Ed25519 certificate has no hash to bind with: refused under require, SCRAM without binding under prefer.
+    let require = "sslmode=require channel_binding=require";
+    let ed = ssl_database(cluster(Kind::Ed25519)).await;
+    let message = binding_refusal(connect_and_check(&conninfo_as(&ed, "localhost", AuthUser::Scram, require)).await);
+    assert!(message.contains("Ed25519"), "{message}");
+    let preferred = conninfo_as(&ed, "localhost", AuthUser::Scram, "sslmode=require channel_binding=prefer");
+    assert!(connect_and_check(&preferred).await.expect("prefer falls back to SCRAM without binding"));
+}
+
+async fn channel_binding_refusals(tls: Kind, plain: Kind) {
+    let db = ssl_database(cluster(tls)).await;
     let require = "sslmode=require channel_binding=require";
     for (user, reason) in
         [(AuthUser::Md5, "MD5"), (AuthUser::Password, "cleartext"), (AuthUser::Trust, "without any authentication")]
@@ -178,17 +200,10 @@ async fn channel_binding_require_refuses_every_other_way_in() {
     // Without TLS: a Unix socket, and a server that has no TLS.
     let socket = format!("{} channel_binding=require", db.socket_conninfo(AuthUser::Scram));
     assert!(binding_refusal(connect_and_check(&socket).await).contains("not encrypted"));
-    let plain = ssl_database(cluster(Kind::Pg15Plain)).await;
+    let plain = ssl_database(cluster(plain)).await;
     let prefer = "sslmode=prefer channel_binding=require";
     let message = binding_refusal(connect_and_check(&conninfo_as(&plain, "localhost", AuthUser::Scram, prefer)).await);
     assert!(message.contains("not encrypted"), "{message}");
-
-    // An Ed25519 certificate has no hash to bind with: refused under require, SCRAM without binding under prefer.
-    let ed = ssl_database(cluster(Kind::Ed25519)).await;
-    let message = binding_refusal(connect_and_check(&conninfo_as(&ed, "localhost", AuthUser::Scram, require)).await);
-    assert!(message.contains("Ed25519"), "{message}");
-    let preferred = conninfo_as(&ed, "localhost", AuthUser::Scram, "sslmode=require channel_binding=prefer");
-    assert!(connect_and_check(&preferred).await.expect("prefer falls back to SCRAM without binding"));
 }
 
 /// Direct TLS (PostgreSQL 17+): encrypted from the first byte, with every verification level; refused with a
@@ -316,4 +331,53 @@ async fn reconnects_keep_every_security_setting() {
         other => other,
     };
     assert!(matches!(refused, Err(Error::TlsUnavailable { implicit: false, .. })), "{refused:?}");
+}
+
+/// What the client shows a TLS-speaking server, seen from the server's side (the scripted fake server): the host
+/// name in the handshake (SNI) for a name but not for an IP address nor with `sslsni=0`, and SCRAM-SHA-256-PLUS
+/// with `tls-server-end-point` binding when the server offers it.
+#[tokio::test]
+async fn sni_and_scram_plus_as_the_server_sees_them() {
+    use std::sync::{Arc, Mutex};
+
+    use fraiseql_wire_tests::fake_server::{self, FakeServer};
+    use tokio::io::AsyncWriteExt;
+
+    // (SNI, SASL mechanism, GS2 header) of each connection.
+    let seen: Arc<Mutex<Vec<(Option<String>, String, String)>>> = Arc::default();
+    let record = Arc::clone(&seen);
+    let server = FakeServer::start(move |mut socket| {
+        let record = Arc::clone(&record);
+        async move {
+            if !fake_server::is_ssl_request(&fake_server::read_untagged(&mut socket).await) {
+                return;
+            }
+            socket.write_all(b"S").await.expect("accepting TLS");
+            let (mut tls, sni) = fake_server::accept_tls(socket, &TestCerts::get().server).await;
+            fake_server::read_startup(&mut tls).await;
+            let mut sasl = 10u32.to_be_bytes().to_vec();
+            sasl.extend_from_slice(b"SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0");
+            tls.write_all(&fake_server::message(b'R', &sasl)).await.expect("offering SASL");
+            if let Some(initial) = fake_server::read_until(&mut tls, b'p').await {
+                let nul = initial.iter().position(|&b| b == 0).unwrap_or(initial.len());
+                let mechanism = String::from_utf8_lossy(&initial[..nul]).into_owned();
+                let data = String::from_utf8_lossy(initial.get(nul + 5..).unwrap_or_default()).into_owned();
+                let header = data.split(',').next().unwrap_or_default().to_owned();
+                record.lock().map(|mut seen| seen.push((sni, mechanism, header))).ok();
+            }
+        }
+    });
+    for (host, extra, sni) in
+        [("localhost", "", Some("localhost")), ("localhost", "sslsni=0", None), ("127.0.0.1", "", None)]
+    {
+        let conninfo = format!(
+            "host={host} port={} user=u password=pw dbname=d sslmode=require connect_timeout=10 {extra}",
+            server.port()
+        );
+        // The fake server stops after the first SASL message: the connection itself fails.
+        let _ = Client::connect(&conninfo).await;
+        let last = seen.lock().ok().and_then(|mut seen| seen.pop());
+        let expected = (sni.map(str::to_owned), "SCRAM-SHA-256-PLUS".to_owned(), "p=tls-server-end-point".to_owned());
+        assert_eq!(last, Some(expected), "{host} {extra}");
+    }
 }
