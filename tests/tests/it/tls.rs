@@ -343,8 +343,9 @@ async fn sni_and_scram_plus_as_the_server_sees_them() {
     use fraiseql_wire_tests::fake_server::{self, FakeServer};
     use tokio::io::AsyncWriteExt;
 
-    // (SNI, SASL mechanism, GS2 header) of each connection.
-    let seen: Arc<Mutex<Vec<(Option<String>, String, String)>>> = Arc::default();
+    /// SNI, SASL mechanism and GS2 header of a connection.
+    type Seen = (Option<String>, String, String);
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let record = Arc::clone(&seen);
     let server = FakeServer::start(move |mut socket| {
         let record = Arc::clone(&record);
