@@ -94,7 +94,7 @@ mod client;
 pub use client::Client;
 pub use config::Config;
 pub use entity::{Document, Entity, Field, FieldType, Filter, IntoOrderKeys, OrderKey};
-pub use error::{DbError, DecodeError, Error, Result, SqlState, TlsFailure};
+pub use error::{DbError, DecodeError, Error, ErrorKind, Result, SqlState, TlsFailure};
 pub use executor::Executor;
 pub use query::Query;
 pub use sql::{Param, Statement, ToParam};

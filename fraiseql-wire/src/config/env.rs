@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::liveness::{self, Liveness};
 use super::os_user::passwd_entry;
 use super::parse::{DEFAULT_PORT, parse_connect_timeout, parse_host_list, parse_hostaddr_list, parse_port_list};
 use super::{Config, Host, RequireAuth, Resolved, Secret, Target, TlsSettings, pgpass, protocol};
@@ -218,12 +219,11 @@ impl Config {
 
         let protocol = protocol::resolve(self.min_protocol, self.max_protocol, env)?;
 
-        let connect_timeout = match (self.connect_timeout, env.var("PGCONNECT_TIMEOUT")) {
+        let connect_timeout = liveness::connect_timeout(match (self.connect_timeout, env.var("PGCONNECT_TIMEOUT")) {
             (Some(timeout), _) => Some(timeout),
             (None, Some(value)) => parse_connect_timeout(value, "PGCONNECT_TIMEOUT")?,
             (None, None) => None,
-        }
-        .filter(|timeout| !timeout.is_zero());
+        });
 
         let targets = self.targets(env)?;
 
@@ -250,6 +250,7 @@ impl Config {
             tls,
             require_auth,
             protocol,
+            liveness: Liveness::resolve(&self.liveness),
             max_row_bytes: self.max_row_bytes,
             cancel_timeout: self.cancel_timeout,
         })
@@ -328,7 +329,7 @@ mod tests {
         assert_eq!(r.application_name, "fraiseql-wire");
         assert_eq!(r.password, None);
         assert_eq!(r.options, None);
-        assert_eq!(r.connect_timeout, None);
+        assert_eq!(r.connect_timeout, Some(Duration::from_secs(10)));
         assert_eq!(r.tls.mode, SslMode::Prefer);
         assert_eq!(r.targets, vec![Target { host: Host::Tcp("localhost".to_owned()), port: 5432 }]);
         assert_eq!(r.max_row_bytes, crate::config::DEFAULT_MAX_ROW_BYTES);
@@ -503,8 +504,9 @@ mod tests {
         assert_eq!(resolve("connect_timeout=0", &env10).unwrap().connect_timeout, None, "explicit 0 beats env");
         assert_eq!(resolve("", &env().with_var("PGCONNECT_TIMEOUT", "0")).unwrap().connect_timeout, None);
         assert_eq!(resolve("", &env().with_var("PGCONNECT_TIMEOUT", "-5")).unwrap().connect_timeout, None);
+        // As libpq: anything shorter than 2 s is 2 s.
         let built = Config::new().connect_timeout(Duration::from_millis(1500)).resolve_in(&env10).unwrap();
-        assert_eq!(built.connect_timeout, Some(Duration::from_millis(1500)));
+        assert_eq!(built.connect_timeout, Some(Duration::from_secs(2)));
         match resolve("", &env().with_var("PGCONNECT_TIMEOUT", "soon")) {
             Err(Error::Config { message }) => assert!(message.contains("PGCONNECT_TIMEOUT"), "{message}"),
             other => panic!("{other:?}"),

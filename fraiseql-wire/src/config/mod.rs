@@ -5,6 +5,7 @@
 
 mod display;
 mod env;
+pub(crate) mod liveness;
 mod os_user;
 mod pairs;
 mod parse;
@@ -24,6 +25,7 @@ use crate::error::Error;
 pub use crate::protocol::require_auth::{AuthMethod, RequireAuth};
 pub use crate::protocol::startup::ProtocolVersion;
 pub(crate) use env::Environment;
+pub(crate) use liveness::{Liveness, LivenessOptions};
 pub(crate) use secret::Secret;
 pub use tls::{ChannelBinding, RootCert, SslMode, SslNegotiation, TlsVersion};
 pub(crate) use tls::{ClientCert, TlsOptions, TlsSettings};
@@ -85,6 +87,7 @@ pub struct Config {
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) ssl_mode: Option<SslMode>,
     pub(crate) tls: TlsOptions,
+    pub(crate) liveness: LivenessOptions,
     pub(crate) passfile: Option<PathBuf>,
     pub(crate) require_auth: Option<RequireAuth>,
     pub(crate) min_protocol: Option<ProtocolVersion>,
@@ -114,6 +117,7 @@ impl Config {
             connect_timeout: None,
             ssl_mode: None,
             tls: TlsOptions::default(),
+            liveness: LivenessOptions::default(),
             passfile: None,
             require_auth: None,
             min_protocol: None,
@@ -173,9 +177,47 @@ impl Config {
         self
     }
 
-    /// How long to wait for each host's connection and authentication.
+    /// How long to wait for each address's connection, TLS handshake and authentication, up to the first
+    /// ReadyForQuery (default 10 s; zero waits forever; shorter than 2 s is 2 s, as in libpq).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// TCP keepalives (libpq's `keepalives`, `keepalives_idle`, `keepalives_interval`, `keepalives_count`): on by
+    /// default, probing after 30 s of silence, 3 probes 10 s apart, so a dead peer or a dropped NAT entry is noticed
+    /// within about a minute even while the connection is idle. `None` turns them off.
+    pub fn keepalives(mut self, probing: Option<(Duration, Duration, u32)>) -> Self {
+        self.liveness.keepalives = Some(probing.is_some());
+        if let Some((idle, interval, count)) = probing {
+            self.liveness.keepalives_idle = Some(idle);
+            self.liveness.keepalives_interval = Some(interval);
+            self.liveness.keepalives_count = Some(count);
+        }
+        self
+    }
+
+    /// How long sent data may stay unacknowledged before the connection is dropped (libpq's `tcp_user_timeout`,
+    /// Linux only; default 60 s, zero for the system's default of about 15 minutes).
+    pub fn tcp_user_timeout(mut self, timeout: Duration) -> Self {
+        self.liveness.tcp_user_timeout = Some(timeout);
+        self
+    }
+
+    /// The server's `statement_timeout` for this connection's queries, sent at startup so that the server enforces
+    /// it (default: the server's own setting). It counts wall-clock time, including the time a slow consumer makes
+    /// the server wait.
+    pub fn statement_timeout(mut self, timeout: Duration) -> Self {
+        self.liveness.statement_timeout = Some(timeout);
+        self
+    }
+
+    /// How long a query may wait for the server's next bytes while the stream is being polled (default 5
+    /// minutes; zero waits forever). Only time spent waiting for the server counts, never the time the consumer
+    /// takes between rows. When it passes, the query fails with [`Error::ReadTimeout`] and is cancelled in the
+    /// background within `cancel_timeout`.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.liveness.read_timeout = Some(timeout);
         self
     }
 
@@ -340,6 +382,7 @@ pub(crate) struct Resolved {
     pub(crate) require_auth: Option<RequireAuth>,
     /// The oldest and newest protocol versions accepted.
     pub(crate) protocol: (ProtocolVersion, ProtocolVersion),
+    pub(crate) liveness: Liveness,
     pub(crate) max_row_bytes: usize,
     pub(crate) cancel_timeout: Duration,
 }
@@ -357,6 +400,7 @@ impl fmt::Debug for Resolved {
             .field("tls", &self.tls)
             .field("require_auth", &self.require_auth)
             .field("protocol", &self.protocol)
+            .field("liveness", &self.liveness)
             .finish()
     }
 }

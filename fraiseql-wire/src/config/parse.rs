@@ -20,8 +20,6 @@ pub(super) const DEFAULT_PORT: u16 = 5432;
 
 const GSS_ADVICE: &str = "GSSAPI/Kerberos is not implemented; remove this parameter and use password, md5 or \
                           scram-sha-256 authentication for this role in pg_hba.conf";
-const KEEPALIVE_ADVICE: &str = "TCP keepalive and user-timeout tuning is not implemented; remove this parameter (the \
-                                operating system's defaults apply)";
 
 /// libpq parameters that fraiseql-wire knows but does not implement, with what to do instead.
 const UNSUPPORTED: &[(&str, &str)] = &[
@@ -45,10 +43,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
          certificate on the server side",
     ),
     ("sslkeylogfile", "writing TLS session keys to a file is not implemented; remove this parameter"),
-    ("keepalives_idle", KEEPALIVE_ADVICE),
-    ("keepalives_interval", KEEPALIVE_ADVICE),
-    ("keepalives_count", KEEPALIVE_ADVICE),
-    ("tcp_user_timeout", KEEPALIVE_ADVICE),
     ("krbsrvname", GSS_ADVICE),
     ("gsslib", GSS_ADVICE),
     ("gssdelegation", GSS_ADVICE),
@@ -144,8 +138,13 @@ impl Parsed {
                 &["require"],
                 "GSSAPI encryption is not implemented; use gssencmode=disable or prefer",
             )?,
-            "keepalives" => check_keepalives(value)?,
             _ if config.tls.set(key, value)? => {}
+            _ if config.liveness.set(key, value)? => {}
+            "cancel_timeout" => {
+                if let Some(timeout) = super::liveness::parse_seconds(value, key)? {
+                    config.cancel_timeout = timeout;
+                }
+            }
             _ => {
                 if let Some((name, advice)) = UNSUPPORTED.iter().find(|(name, _)| *name == key) {
                     return Err(Error::unsupported(*name, *advice));
@@ -187,17 +186,6 @@ fn check_choice(key: &str, value: &str, accepted: &[&str], refused: &[&str], adv
     } else {
         let all: Vec<&str> = accepted.iter().chain(refused).copied().collect();
         Err(Error::config(format!("invalid {key} `{value}`: expected one of {}", all.join(", "))))
-    }
-}
-
-fn check_keepalives(value: &str) -> Result<(), Error> {
-    if value.is_empty() {
-        return Ok(());
-    }
-    match value.trim().parse::<i64>() {
-        Ok(0) => Err(Error::unsupported("keepalives=0", KEEPALIVE_ADVICE)),
-        Ok(_) => Ok(()),
-        Err(_) => Err(Error::config(format!("invalid keepalives `{value}`: expected 1 (on) or 0 (off)"))),
     }
 }
 
@@ -372,10 +360,6 @@ mod tests {
             "gssdelegation",
             "service",
             "replication",
-            "keepalives_idle",
-            "keepalives_interval",
-            "keepalives_count",
-            "tcp_user_timeout",
         ] {
             assert_eq!(unsupported_feature(&format!("{name}=x")), name);
         }
@@ -386,7 +370,6 @@ mod tests {
         assert_eq!(unsupported_feature("load_balance_hosts=random"), "load_balance_hosts=random");
         assert_eq!(unsupported_feature("gssencmode=require"), "gssencmode=require");
         assert_eq!(unsupported_feature("client_encoding=LATIN1"), "client_encoding=LATIN1");
-        assert_eq!(unsupported_feature("keepalives=0"), "keepalives=0");
 
         assert!(config_err("target_session_attrs=whatever").contains("expected one of any"));
         // require_auth is implemented: it parses, and a bad value is a settings error that says what is wrong.

@@ -7,7 +7,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::tls::TlsConnector;
 use super::transport::{self, Transport};
-use crate::config::Target;
+use crate::config::{Liveness, Target};
 use crate::error::Error;
 use crate::protocol::startup::{self, BackendKey};
 
@@ -26,6 +26,7 @@ pub(crate) struct CancelToken {
     /// Set when the session runs over TLS.
     pub(crate) tls: Option<CancelTls>,
     pub(crate) key: BackendKey,
+    pub(crate) liveness: Liveness,
 }
 
 impl CancelToken {
@@ -37,10 +38,10 @@ impl CancelToken {
         let mut buf = BytesMut::with_capacity(16);
         startup::cancel_request(&self.key, &mut buf);
         match &self.tls {
-            None => deliver(Transport::open(&self.target).await?, &buf).await,
+            None => deliver(Transport::open(&self.target, &self.liveness).await?, &buf).await,
             Some(tls) => {
                 let target = self.target.to_string();
-                let tcp = transport::connect_tcp(&tls.host, &self.target).await?;
+                let tcp = transport::connect_tcp(&tls.host, &self.target, &self.liveness).await?;
                 match tls.connector.start(tcp, &tls.host, &target).await? {
                     Ok(established) => deliver(established.stream, &buf).await,
                     // The session used TLS; a server that now refuses it is not sent the key in clear.

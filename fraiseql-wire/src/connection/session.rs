@@ -201,7 +201,7 @@ impl Session {
     #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn replaying(io: super::transport::Transport, max_row_bytes: usize, state: State) -> Session {
         let mut wire = Wire::new(io, max_row_bytes);
-        wire.authenticated();
+        wire.authenticated(None);
         Session { wire, cancel: None, state }
     }
 
@@ -289,9 +289,20 @@ impl Session {
                         return Poll::Ready(end);
                     }
                 }
-                Err(error) => return Poll::Ready(Next::Failed(self.fail(error))),
+                Err(error) => return Poll::Ready(Next::Failed(self.read_failed(error))),
             }
         }
+    }
+
+    /// A read of a running query failed. After a read timeout the server may be alive but stalled (or the path
+    /// to it): the query is abandoned, so the lease cancels and drains it within `cancel_timeout`; any other
+    /// failure breaks the session.
+    fn read_failed(&mut self, error: Error) -> Error {
+        if let Error::ReadTimeout { .. } = error {
+            self.abandon();
+            return error;
+        }
+        self.fail(error)
     }
 
     /// What `poll_row` does with anything but a row to hand out; `Some` ends the query for the caller.
@@ -393,7 +404,7 @@ impl Session {
             Ok(Incoming::Row { .. } | Incoming::Oversized { .. }) => {
                 Err(self.fail(Error::protocol("a DataRow arrived before the row description")))
             }
-            Err(error) => Err(self.fail(error)),
+            Err(error) => Err(self.read_failed(error)),
         }
     }
 }

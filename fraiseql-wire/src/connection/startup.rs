@@ -121,7 +121,7 @@ async fn attempt(
     let name = target.to_string();
     let (io, link, cancel_tls) = match (&target.host, tls) {
         (Host::Tcp(host), Some(tls)) if encryption != Encryption::Plain => {
-            let tcp = transport::connect_tcp(host, target).await?;
+            let tcp = transport::connect_tcp(host, target, &config.liveness).await?;
             match tls.start(tcp, host, &name).await {
                 Ok(Ok(established)) => {
                     let link = Link { tls: Some(established.binding), local: false };
@@ -145,11 +145,11 @@ async fn attempt(
             }
         }
         (Host::Tcp(host), _) => {
-            let tcp = transport::connect_tcp(host, target).await?;
+            let tcp = transport::connect_tcp(host, target, &config.liveness).await?;
             let local = plaintext_allowed(config, &tcp, &name)?;
             (Transport::Tcp(tcp), Link::plain(local), None)
         }
-        (Host::Unix(_), _) => (Transport::open(target).await?, Link::plain(true), None),
+        (Host::Unix(_), _) => (Transport::open(target, &config.liveness).await?, Link::plain(true), None),
     };
     let encrypted = link.tls.is_some();
     start_session(config, target, io, link, cancel_tls)
@@ -194,13 +194,18 @@ async fn start_session(
 ) -> Result<Opened, Error> {
     let mut wire = Wire::new(io, config.max_row_bytes);
     let version = authenticate(&mut wire, config, link).await?;
-    wire.authenticated();
+    wire.authenticated(config.liveness.read_timeout);
     let mut cancel = None;
     loop {
         match wire.next_startup_message().await? {
             StartupIncoming::BackendKey(body) => {
                 let key = startup::backend_key(&body, version)?;
-                cancel = Some(CancelToken { target: target.clone(), tls: cancel_tls.clone(), key });
+                cancel = Some(CancelToken {
+                    target: target.clone(),
+                    tls: cancel_tls.clone(),
+                    key,
+                    liveness: config.liveness,
+                });
             }
             StartupIncoming::Message(Message::ReadyForQuery(_)) => return Ok(Opened { wire, cancel }),
             StartupIncoming::Message(Message::ErrorResponse(body)) => {
@@ -219,6 +224,7 @@ async fn authenticate(wire: &mut Wire, config: &Resolved, link: Link) -> Result<
         database: &config.dbname,
         application_name: &config.application_name,
         options: config.options.as_deref(),
+        statement_timeout: config.liveness.statement_timeout,
         version: max,
     };
     let mut version = max;

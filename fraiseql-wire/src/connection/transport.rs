@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 #[cfg(unix)]
 use tokio::net::UnixStream;
 
-use crate::config::{Host, Target};
+use crate::config::{Host, Liveness, Target};
 use crate::error::Error;
 
 pub(crate) enum Transport {
@@ -24,14 +24,35 @@ pub(crate) enum Transport {
     Replay(super::replay::Replay),
 }
 
-/// Opens a TCP connection, mapping the OS error to one that says what to check.
-pub(crate) async fn connect_tcp(host: &str, target: &Target) -> Result<TcpStream, Error> {
+/// Opens a TCP connection with the liveness settings, mapping the OS error to one that says what to check.
+pub(crate) async fn connect_tcp(host: &str, target: &Target, liveness: &Liveness) -> Result<TcpStream, Error> {
     let result = TcpStream::connect((host, target.port)).await.and_then(|stream| {
         // Requests are single small writes; Nagle would only delay them.
         stream.set_nodelay(true)?;
+        apply_liveness(&stream, liveness)?;
         Ok(stream)
     });
     result.map_err(|source| Error::Connect { target: target.to_string(), advice: advice(target, &source), source })
+}
+
+/// TCP keepalives, so that a dead peer is noticed on an idle connection, and TCP_USER_TIMEOUT, so that data the
+/// peer never acknowledges is given up on.
+fn apply_liveness(stream: &TcpStream, liveness: &Liveness) -> std::io::Result<()> {
+    let socket = socket2::SockRef::from(stream);
+    match liveness.keepalive {
+        Some(keepalive) => {
+            let probing = socket2::TcpKeepalive::new().with_time(keepalive.idle).with_interval(keepalive.interval);
+            #[cfg(not(any(target_os = "openbsd", target_os = "redox", target_os = "solaris", target_os = "windows")))]
+            let probing = probing.with_retries(keepalive.count);
+            socket.set_tcp_keepalive(&probing)?;
+        }
+        None => socket.set_keepalive(false)?,
+    }
+    #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+    if let Some(timeout) = liveness.tcp_user_timeout {
+        socket.set_tcp_user_timeout(Some(timeout))?;
+    }
+    Ok(())
 }
 
 /// Whether the peer is on the loopback interface, where no one else can read the bytes.
@@ -44,9 +65,9 @@ pub(crate) fn is_loopback(stream: &TcpStream) -> bool {
 
 impl Transport {
     /// Opens a plaintext pipe, mapping the OS error to one that says what to check.
-    pub(crate) async fn open(target: &Target) -> Result<Transport, Error> {
+    pub(crate) async fn open(target: &Target, liveness: &Liveness) -> Result<Transport, Error> {
         let result = match &target.host {
-            Host::Tcp(host) => return connect_tcp(host, target).await.map(Transport::Tcp),
+            Host::Tcp(host) => return connect_tcp(host, target, liveness).await.map(Transport::Tcp),
             #[cfg(unix)]
             Host::Unix(dir) => {
                 UnixStream::connect(dir.join(format!(".s.PGSQL.{}", target.port))).await.map(Transport::Unix)

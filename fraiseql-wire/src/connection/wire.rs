@@ -4,13 +4,16 @@
 //! next message, so a slow consumer leaves them in the kernel and TCP flow control makes the server wait.
 //! Messages the server may send at any time (notices, parameter changes, notifications) are dealt with here.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::ops::Range;
+use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use postgres_protocol::message::backend::Message;
 use tokio::io::AsyncWriteExt;
+use tokio::time::Sleep;
 
 use super::transport::Transport;
 use crate::error::{DbError, Error};
@@ -59,6 +62,11 @@ pub(crate) struct Wire {
     /// The largest message accepted; lower before authentication completes.
     max_message: usize,
     max_row_bytes: usize,
+    /// How long a read may find nothing before the query fails (`read_timeout`); set once authenticated.
+    read_timeout: Option<Duration>,
+    /// When the current wait for the server's bytes gives up: armed when a read finds nothing, cleared when
+    /// bytes arrive, so only time spent waiting for the server counts.
+    read_deadline: Option<Pin<Box<Sleep>>>,
 }
 
 impl Wire {
@@ -70,12 +78,16 @@ impl Wire {
             skip: 0,
             max_message: auth::MAX_STARTUP_MESSAGE,
             max_row_bytes,
+            read_timeout: None,
+            read_deadline: None,
         }
     }
 
-    /// Authentication is over: from now on messages may be as large as a row.
-    pub(crate) fn authenticated(&mut self) {
+    /// Authentication is over: from now on messages may be as large as a row, and reads wait at most
+    /// `read_timeout` for the server (the connect timeout bounds them until now).
+    pub(crate) fn authenticated(&mut self, read_timeout: Option<Duration>) {
         self.max_message = self.max_row_bytes.saturating_add(DATA_ROW_OVERHEAD).max(auth::MAX_STARTUP_MESSAGE);
+        self.read_timeout = read_timeout;
     }
 
     pub(crate) fn max_row_bytes(&self) -> usize {
@@ -232,8 +244,13 @@ impl Wire {
         if spare < wanted.max(MIN_READ) {
             self.read.reserve(wanted.max(READ_CHUNK));
         }
-        let n = ready!(tokio_util::io::poll_read_buf(std::pin::Pin::new(&mut self.io), cx, &mut self.read))
-            .map_err(Error::lost)?;
+        let n = match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read) {
+            Poll::Ready(result) => {
+                self.read_deadline = None;
+                result.map_err(Error::lost)?
+            }
+            Poll::Pending => return self.poll_read_deadline(cx),
+        };
         if n == 0 {
             return Poll::Ready(Err(Error::lost(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
@@ -241,6 +258,17 @@ impl Wire {
             ))));
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// Nothing to read: arms the read deadline if it is not, and fails once it has passed.
+    fn poll_read_deadline(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let Some(timeout) = self.read_timeout else {
+            return Poll::Pending;
+        };
+        let deadline = self.read_deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        ready!(deadline.as_mut().poll(cx));
+        self.read_deadline = None;
+        Poll::Ready(Err(Error::ReadTimeout { timeout }))
     }
 
     /// Replaces a read buffer grown by a large message with a small one once what is left in it is small: the

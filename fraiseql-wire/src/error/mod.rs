@@ -7,6 +7,7 @@
 mod build;
 mod db;
 mod decode;
+mod kind;
 mod sqlstate;
 
 use std::fmt;
@@ -16,6 +17,7 @@ use std::time::Duration;
 pub(crate) use build::BuildError;
 pub use db::DbError;
 pub use decode::DecodeError;
+pub use kind::ErrorKind;
 pub use sqlstate::SqlState;
 
 /// Why a TLS handshake failed, in the terms that decide what to do about it.
@@ -141,6 +143,13 @@ pub enum Error {
     /// The server asked for the password in clear over an unencrypted connection to a host that is not local;
     /// nothing was sent.
     CleartextPasswordRefused,
+
+    /// The server sent nothing for `read_timeout` while a query waited for it: a stalled server or network path.
+    /// The query is cancelled in the background (within `cancel_timeout`).
+    ReadTimeout {
+        /// The configured `read_timeout`.
+        timeout: Duration,
+    },
 
     /// The server asked for a password and none was configured.
     PasswordMissing {
@@ -346,6 +355,11 @@ impl Error {
             Error::Connect { advice, .. } => advice,
             Error::ConnectTimeout { .. } => "check it with `pg_isready -h <host> -p <port>` or raise connect_timeout",
             Error::Tls { failure, .. } => failure.advice(),
+            Error::ReadTimeout { .. } => {
+                "a stalled server or network path (a dead peer, a NAT or firewall that dropped the connection); the \
+                 connection is reused if the cancel gets through within cancel_timeout, else the next query opens a \
+                 new one; raise read_timeout if queries legitimately run that long before sending rows"
+            }
             Error::TlsUnavailable { implicit: true, .. } => {
                 "enable TLS on the server (`ssl = on` with a certificate), or, if the network to it is trusted, say \
                  so with sslmode=prefer (or disable) in the connection string or PGSSLMODE"
@@ -434,6 +448,11 @@ impl Error {
                 write!(f, "timed out after {timeout:?} connecting to {target}: the server is unreachable or overloaded")
             }
             Error::Tls { target, reason, .. } => write!(f, "TLS with {target} failed: {reason}"),
+            Error::ReadTimeout { timeout } => write!(
+                f,
+                "the server sent nothing for {timeout:?} while the query waited for it (read_timeout); the query \
+                 is being cancelled"
+            ),
             Error::TlsUnavailable { target, sslmode, implicit: false } => {
                 write!(f, "{target} does not accept TLS connections, and sslmode={sslmode} requires TLS")
             }

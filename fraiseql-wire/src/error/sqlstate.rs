@@ -57,6 +57,10 @@ sql_states! {
     UNDEFINED_TABLE = "42P01";
     /// `53300`: the server has no connection slot left.
     TOO_MANY_CONNECTIONS = "53300";
+    /// `40001`: the transaction could not be serialized with concurrent ones; running it again may succeed.
+    SERIALIZATION_FAILURE = "40001";
+    /// `40P01`: the server broke a deadlock by failing this transaction; running it again may succeed.
+    DEADLOCK_DETECTED = "40P01";
     /// `57014`: the statement was cancelled (cancel request or `statement_timeout`).
     QUERY_CANCELED = "57014";
     /// `57P01`: the server is shutting down (or an administrator terminated the session).

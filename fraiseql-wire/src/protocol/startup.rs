@@ -61,6 +61,8 @@ pub(crate) struct StartupParams<'a> {
     pub(crate) database: &'a str,
     pub(crate) application_name: &'a str,
     pub(crate) options: Option<&'a str>,
+    /// Sent as the `statement_timeout` setting, so that the server enforces it.
+    pub(crate) statement_timeout: Option<std::time::Duration>,
     pub(crate) version: ProtocolVersion,
 }
 
@@ -74,6 +76,10 @@ pub(crate) fn startup_message(params: &StartupParams<'_>, out: &mut BytesMut) ->
     ];
     if let Some(options) = params.options {
         pairs.push(("options", options));
+    }
+    let statement_timeout = params.statement_timeout.map(|t| format!("{}ms", t.as_millis()));
+    if let Some(timeout) = &statement_timeout {
+        pairs.push(("statement_timeout", timeout));
     }
     let start = out.len();
     out.put_i32(0);
@@ -187,13 +193,21 @@ mod tests {
     fn startup_message_asks_for_utf8_and_the_version() {
         for (version, code) in [(ProtocolVersion::V3_0, [0, 3, 0, 0]), (ProtocolVersion::V3_2, [0, 3, 0, 2])] {
             let mut out = BytesMut::new();
-            let params = StartupParams { user: "u", database: "d", application_name: "app", options: None, version };
+            let params = StartupParams {
+                user: "u",
+                database: "d",
+                application_name: "app",
+                options: None,
+                statement_timeout: Some(std::time::Duration::from_secs(3)),
+                version,
+            };
             startup_message(&params, &mut out).unwrap();
             assert_eq!(&out[..4], &(out.len() as i32).to_be_bytes());
             assert_eq!(&out[4..8], &code);
             let text = String::from_utf8_lossy(&out);
             assert!(text.contains("client_encoding\0UTF8\0"), "{text:?}");
             assert!(text.contains("application_name\0app\0"), "{text:?}");
+            assert!(text.contains("statement_timeout\u{0}3000ms\u{0}"), "{text:?}");
             assert!(out.ends_with(b"\0\0"));
         }
         let mut out = BytesMut::new();
@@ -202,6 +216,7 @@ mod tests {
             database: "d",
             application_name: "a",
             options: None,
+            statement_timeout: None,
             version: ProtocolVersion::V3_0,
         };
         assert!(startup_message(&bad, &mut out).is_err());
