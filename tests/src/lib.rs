@@ -40,6 +40,7 @@ mod certs;
 mod cleanup;
 mod conninfo;
 pub mod fake_server;
+pub mod fault_proxy;
 pub mod netns;
 mod options;
 mod os;
