@@ -21,6 +21,7 @@ mod network_faults;
 mod off_host;
 mod protocol_versions;
 mod readme;
+mod server_faults;
 mod sql_snapshots;
 mod stream;
 mod tls;

@@ -61,9 +61,8 @@ async fn a_stalled_path_trips_the_read_timeout() {
     assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
     drop(rows);
     // The background cancel opens its own connection (through the stalled proxy, so it gets nowhere).
-    let cancel_tried = crate::common::wait_for(Duration::from_secs(5), || async {
-        (proxy.connections() > before).then_some(())
-    });
+    let cancel_tried =
+        crate::common::wait_for(Duration::from_secs(5), || async { (proxy.connections() > before).then_some(()) });
     assert!(cancel_tried.await.is_some(), "no cancel request was attempted");
 
     proxy.set(Fault::Pass);

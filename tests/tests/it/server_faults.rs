@@ -1,0 +1,131 @@
+//! What the server does to a running or starting query, each against a real server: shutdowns, statement
+//! timeouts, too many connections, missing rights and relations. Each ends in the documented error, with its
+//! kind and retriability, and no hang.
+
+use std::time::Duration;
+
+use fraiseql_wire::{Client, Error, ErrorKind};
+use fraiseql_wire_tests::{AuthUser, ClusterOptions, StopMode, TestCluster};
+use futures_util::StreamExt;
+use tokio::time::timeout;
+
+use crate::common::{assert_usable, connect, create_endless_view, create_small_view, database};
+
+/// Bound for anything that must not hang.
+const NO_HANG: Duration = Duration::from_secs(30);
+
+/// A fast shutdown mid-stream: the rows sent so far, then 57P01, retriable, and the stream ends.
+#[tokio::test]
+async fn fast_shutdown_mid_stream_is_a_retriable_57p01() {
+    let cluster = TestCluster::start();
+    let db = cluster.database().await;
+    create_endless_view(&db, 0).await;
+    create_small_view(&db).await;
+    let client = connect(&db.socket_conninfo(AuthUser::Scram)).await;
+    let mut rows = client.query("v_endless").stream();
+    for _ in 0..10 {
+        rows.next().await.expect("a row").expect("a good row");
+    }
+    cluster.stop(StopMode::Fast);
+    let error = timeout(NO_HANG, async {
+        loop {
+            match rows.next().await {
+                Some(Ok(_)) => {}
+                Some(Err(error)) => return error,
+                None => panic!("the stream ended without an error"),
+            }
+        }
+    })
+    .await
+    .expect("the stream hung after the shutdown");
+    assert_eq!(error.code(), Some("57P01"), "{error:?}");
+    assert_eq!((error.kind(), error.is_retriable()), (ErrorKind::Closed, true));
+    assert!(timeout(NO_HANG, rows.next()).await.expect("hung").is_none());
+    drop(rows);
+    cluster.restart();
+    assert_usable(&client).await;
+}
+
+/// The server's `statement_timeout`, sent at startup: the rows produced in time, then 57014 (kind timeout, not
+/// retriable: it would time out again), and the same connection serves the next query.
+#[tokio::test]
+async fn statement_timeout_mid_stream_ends_the_query_and_keeps_the_connection() {
+    let db = database().await;
+    create_small_view(&db).await;
+    db.execute(
+        "CREATE VIEW v_slow_rows AS SELECT jsonb_build_object('i', i, 'slept', pg_sleep(0.05)::text) AS data \
+         FROM (SELECT generate_series(1, 1000) AS i) AS s;
+         CREATE VIEW v_pid AS SELECT jsonb_build_object('pid', pg_backend_pid()) AS data",
+    )
+    .await;
+    let client = connect(&format!("{} statement_timeout=1s", db.socket_conninfo(AuthUser::Scram))).await;
+    let pid = client.query("v_pid").fetch_one().await.expect("v_pid")["pid"].clone();
+    let mut rows = client.query("v_slow_rows").stream();
+    let mut count = 0;
+    let error = timeout(NO_HANG, async {
+        loop {
+            match rows.next().await {
+                Some(Ok(_)) => count += 1,
+                Some(Err(error)) => return error,
+                None => panic!("1,000 rows of 50 ms each cannot finish within a 1 s statement_timeout"),
+            }
+        }
+    })
+    .await
+    .expect("hung");
+    assert_eq!(error.code(), Some("57014"), "{error:?}");
+    assert_eq!((error.kind(), error.is_retriable()), (ErrorKind::Timeout, false));
+    assert!(count > 0 && count < 1000, "{count} rows before the timeout");
+    drop(rows);
+    assert_eq!(client.query("v_pid").fetch_one().await.expect("v_pid")["pid"], pid, "the connection was replaced");
+}
+
+/// Too many connections: 53300 from the server, retriable, before any row.
+#[tokio::test]
+async fn too_many_connections_is_a_retriable_53300() {
+    let cluster = TestCluster::start_with(ClusterOptions {
+        settings: vec!["max_connections = 4".into(), "superuser_reserved_connections = 1".into()],
+        ..ClusterOptions::default()
+    });
+    let db = cluster.database().await;
+    create_small_view(&db).await;
+    let conninfo = db.socket_conninfo(AuthUser::Scram);
+    let mut held: Vec<Client> = Vec::new();
+    let error = loop {
+        assert!(held.len() < 10, "max_connections = 4 was never reached");
+        match timeout(NO_HANG, Client::connect(&conninfo)).await.expect("connect hung") {
+            Ok(client) => held.push(client),
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(error.code(), Some("53300"), "{error:?}");
+    assert_eq!((error.kind(), error.is_retriable()), (ErrorKind::Db, true));
+    held.pop();
+    // One slot is free again: a retry succeeds.
+    assert_usable(&connect(&conninfo).await).await;
+}
+
+/// A view the role may not read, and a relation that does not exist: the server's error comes before any row.
+#[tokio::test]
+async fn permission_denied_and_missing_relations_fail_before_any_row() {
+    let db = database().await;
+    create_small_view(&db).await;
+    // The test roles may read every table (pg_read_all_data), but not run a function whose EXECUTE right was
+    // taken from them: the view's rows need it.
+    db.execute(
+        "CREATE FUNCTION fw_secret() RETURNS jsonb LANGUAGE sql AS $$ SELECT '{\"s\": 1}'::jsonb $$;
+         REVOKE EXECUTE ON FUNCTION fw_secret() FROM PUBLIC;
+         CREATE VIEW v_secret AS SELECT fw_secret() AS data",
+    )
+    .await;
+    let client = connect(&db.socket_conninfo(AuthUser::Scram)).await;
+    for (relation, code) in [("v_secret", "42501"), ("v_missing", "42P01")] {
+        let mut rows = client.query(relation).stream();
+        let first = timeout(NO_HANG, rows.next()).await.expect("hung").expect("an item");
+        let error: Error = first.expect_err("no row may come");
+        assert_eq!(error.code(), Some(code), "{relation}: {error:?}");
+        assert_eq!((error.kind(), error.is_retriable()), (ErrorKind::Db, false), "{relation}");
+        assert!(timeout(NO_HANG, rows.next()).await.expect("hung").is_none());
+    }
+    assert_usable(&client).await;
+}
