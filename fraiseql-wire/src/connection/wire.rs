@@ -67,6 +67,9 @@ pub(crate) struct Wire {
     /// When the current wait for the server's bytes gives up: armed when a read finds nothing, cleared when
     /// bytes arrive, so only time spent waiting for the server counts.
     read_deadline: Option<Pin<Box<Sleep>>>,
+    /// A notice saying the server is ending the session (SQLSTATE class 57P or 08): an immediate shutdown sends
+    /// only this WARNING before closing the socket, so it explains the EOF that follows.
+    farewell: Option<Box<DbError>>,
 }
 
 impl Wire {
@@ -80,6 +83,7 @@ impl Wire {
             max_row_bytes,
             read_timeout: None,
             read_deadline: None,
+            farewell: None,
         }
     }
 
@@ -210,6 +214,9 @@ impl Wire {
                     "{}",
                     notice.message
                 );
+                if notice.sql_state().ends_session() {
+                    self.farewell = Some(Box::new(notice));
+                }
                 Ok(None)
             }
             Message::ParameterStatus(body) => {
@@ -245,19 +252,26 @@ impl Wire {
             self.read.reserve(wanted.max(READ_CHUNK));
         }
         let n = match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read) {
-            Poll::Ready(result) => {
+            Poll::Ready(Ok(n)) => {
                 self.read_deadline = None;
-                result.map_err(Error::lost)?
+                n
             }
+            Poll::Ready(Err(error)) => return Poll::Ready(Err(self.lost(error))),
             Poll::Pending => return self.poll_read_deadline(cx),
         };
         if n == 0 {
-            return Poll::Ready(Err(Error::lost(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "the server closed the connection",
-            ))));
+            let eof = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the server closed the connection");
+            return Poll::Ready(Err(self.lost(eof)));
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// The connection is gone: the server's farewell notice says why better than the I/O error, if it sent one.
+    fn lost(&mut self, error: std::io::Error) -> Error {
+        match self.farewell.take() {
+            Some(notice) => Error::Db(notice),
+            None => Error::lost(error),
+        }
     }
 
     /// Nothing to read: arms the read deadline if it is not, and fails once it has passed.

@@ -129,3 +129,123 @@ async fn permission_denied_and_missing_relations_fail_before_any_row() {
     }
     assert_usable(&client).await;
 }
+
+/// Reads until the stream fails, checking that every row is whole and in order (`{"i": n}` from `v_endless`).
+async fn rows_then_error(rows: &mut fraiseql_wire::RowStream<serde_json::Value>, mut last: i64) -> (i64, Error) {
+    timeout(NO_HANG, async {
+        loop {
+            match rows.next().await {
+                Some(Ok(row)) => {
+                    last += 1;
+                    assert_eq!(row["i"], serde_json::json!(last), "a row out of order or damaged");
+                }
+                Some(Err(error)) => return (last, error),
+                None => panic!("the stream ended without an error after row {last}"),
+            }
+        }
+    })
+    .await
+    .expect("the stream hung")
+}
+
+async fn first_rows(client: &Client, n: i64) -> fraiseql_wire::RowStream<serde_json::Value> {
+    let mut rows = client.query("v_endless").stream();
+    for i in 1..=n {
+        assert_eq!(rows.next().await.expect("a row").expect("a good row")["i"], serde_json::json!(i));
+    }
+    rows
+}
+
+/// An immediate shutdown: the backend sends only a WARNING notice, then closes the socket. The error is that
+/// notice (its text and SQLSTATE), not a bare end of file.
+#[tokio::test]
+async fn immediate_shutdown_reports_the_servers_last_notice() {
+    let cluster = TestCluster::start();
+    let db = cluster.database().await;
+    create_endless_view(&db, 0).await;
+    let client = connect(&db.socket_conninfo(AuthUser::Scram)).await;
+    let mut rows = first_rows(&client, 10).await;
+    cluster.stop(StopMode::Immediate);
+    let (_, error) = rows_then_error(&mut rows, 10).await;
+    let db_error = error.as_db_error().unwrap_or_else(|| panic!("expected the server's notice, got {error:?}"));
+    assert!(db_error.message.contains("immediate shutdown"), "{db_error:?}");
+    assert_eq!(db_error.severity, "WARNING");
+    assert_eq!((error.kind(), error.is_retriable()), (ErrorKind::Closed, true), "{error:?}");
+}
+
+/// SIGKILL of our backend: a closed-connection error, and every row handed out before it is whole.
+#[tokio::test]
+async fn a_killed_backend_is_a_closed_connection_without_partial_rows() {
+    let cluster = TestCluster::start();
+    let db = cluster.database().await;
+    create_endless_view(&db, 1000).await;
+    let app = crate::common::app_name("killed_backend");
+    let client = connect(&format!("{} application_name={app}", db.socket_conninfo(AuthUser::Scram))).await;
+    let mut rows = first_rows(&client, 10).await;
+    let pid = crate::common::single_backend(db.admin(), &app).await;
+    // SAFETY: kill(2) with a pid read from the server; the test runs as root or as the server's user.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0, "kill -9 {pid}");
+    let (last, error) = rows_then_error(&mut rows, 10).await;
+    assert!(
+        matches!(error, Error::ConnectionLost { .. }) || error.code().is_some_and(|c| c.starts_with("57P")),
+        "after row {last}: {error:?}"
+    );
+    assert_eq!((error.kind(), error.is_retriable()), (ErrorKind::Closed, true), "{error:?}");
+}
+
+/// `pg_terminate_backend` while the consumer does not read (the backend is blocked writing): the socket closes
+/// in the middle of a message; the rows before it are whole, then a clean error, no hang.
+#[tokio::test]
+async fn terminating_the_backend_of_a_stalled_consumer_is_a_clean_error() {
+    let db = database().await;
+    create_endless_view(&db, 1000).await;
+    let app = crate::common::app_name("terminate_stalled");
+    let client = connect(&format!("{} application_name={app}", db.socket_conninfo(AuthUser::Scram))).await;
+    let mut rows = first_rows(&client, 10).await;
+    let admin = db.admin();
+    let blocked = crate::common::wait_for(NO_HANG, || async {
+        let sessions = crate::common::sessions(admin, &app).await;
+        sessions.iter().find(|(_, _, wait)| wait.as_deref() == Some("ClientWrite")).map(|(pid, ..)| *pid)
+    })
+    .await
+    .expect("the backend never blocked on the stalled consumer");
+    admin.execute("SELECT pg_terminate_backend($1)", &[&blocked]).await.expect("pg_terminate_backend");
+    let (last, error) = rows_then_error(&mut rows, 10).await;
+    assert!(error.is_retriable() && error.kind() == ErrorKind::Closed, "after row {last}: {error:?}");
+}
+
+/// A smart shutdown lets the running stream finish while new connections are refused with 57P03.
+#[tokio::test]
+async fn smart_shutdown_refuses_new_connections_and_lets_the_stream_finish() {
+    let cluster = std::sync::Arc::new(TestCluster::start());
+    let db = cluster.database().await;
+    db.execute("CREATE VIEW v_many AS SELECT jsonb_build_object('i', i) AS data FROM generate_series(1, 200000) AS i")
+        .await;
+    let conninfo = db.socket_conninfo(AuthUser::Scram);
+    drop(db);
+    let client = connect(&conninfo).await;
+    let mut rows = client.query("v_many").stream();
+    for _ in 0..10 {
+        rows.next().await.expect("a row").expect("a good row");
+    }
+    let stopping = std::sync::Arc::clone(&cluster);
+    let stopper = tokio::task::spawn_blocking(move || stopping.stop(StopMode::Smart));
+    let refused = crate::common::wait_for(NO_HANG, || async {
+        match Client::connect(&conninfo).await {
+            Err(error) if error.code() == Some("57P03") => Some(error),
+            _ => None,
+        }
+    })
+    .await
+    .expect("new connections were never refused during the smart shutdown");
+    assert_eq!((refused.kind(), refused.is_retriable()), (ErrorKind::Closed, true));
+    let mut count = 10;
+    while let Some(row) = timeout(NO_HANG, rows.next()).await.expect("the stream hung") {
+        row.expect("the running stream finishes cleanly");
+        count += 1;
+    }
+    assert_eq!(count, 200_000);
+    drop(rows);
+    drop(client);
+    timeout(NO_HANG, stopper).await.expect("the server did not stop once the client left").expect("stop");
+}
