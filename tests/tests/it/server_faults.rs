@@ -249,3 +249,47 @@ async fn smart_shutdown_refuses_new_connections_and_lets_the_stream_finish() {
     drop(client);
     timeout(NO_HANG, stopper).await.expect("the server did not stop once the client left").expect("stop");
 }
+
+/// JSON that the server accepts but the decoder refuses: a lone UTF-16 surrogate, a number beyond f64 and nesting
+/// 10,000 deep. Each is a
+/// per-row decode error (no panic, no stack overflow), the deep one with its path shortened, and the stream goes
+/// on with the next row.
+#[tokio::test]
+async fn json_the_server_accepts_but_the_decoder_refuses_is_a_per_row_error() {
+    let db = database().await;
+    db.execute(
+        "CREATE VIEW v_odd_json AS SELECT data FROM (VALUES
+           (1, '{\"ok\": 1}'::json),
+           (2, '{\"n\": 1e400}'::json),
+           (3, (repeat('[', 10000) || repeat(']', 10000))::json),
+           (4, '{\"ok\": 4}'::json),
+           (5, '{\"a\": \"\\ud800\"}'::json)
+         ) AS t(id, data) ORDER BY id",
+    )
+    .await;
+    let client = connect(&db.socket_conninfo(AuthUser::Scram)).await;
+    let results: Vec<Result<serde_json::Value, Error>> =
+        timeout(NO_HANG, client.query("v_odd_json").stream().collect()).await.expect("hung");
+    assert_eq!(results.len(), 5);
+    assert_eq!(results[0].as_ref().ok(), Some(&serde_json::json!({"ok": 1})));
+    assert_eq!(results[3].as_ref().ok(), Some(&serde_json::json!({"ok": 4})), "the stream went on");
+    match &results[1] {
+        Err(error @ Error::Decode { row: 2, .. }) => assert!(error.to_string().contains("out of range"), "{error}"),
+        other => panic!("row 2: {other:?}"),
+    }
+    match &results[2] {
+        Err(error @ Error::Decode { row: 3, path, .. }) => {
+            assert!(error.to_string().contains("recursion limit"), "{error}");
+            assert!(path.len() < 200, "the path of a very deep value is shortened: {path}");
+            assert_eq!(error.kind(), ErrorKind::Decode);
+        }
+        other => panic!("row 3: {other:?}"),
+    }
+    match &results[4] {
+        Err(error @ Error::Decode { row: 5, path, .. }) => {
+            assert!(error.to_string().contains("escape"), "{error}");
+            assert_eq!(path, "a");
+        }
+        other => panic!("row 5: {other:?}"),
+    }
+}
