@@ -16,6 +16,7 @@ mod errors;
 mod faults;
 mod harness;
 mod hostile;
+mod leaks;
 mod memory;
 mod network_faults;
 mod off_host;

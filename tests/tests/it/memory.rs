@@ -4,17 +4,12 @@
 //! Resident memory belongs to the whole process, and the suite's other tests allocate in parallel, so the
 //! measurement runs in a process of its own: the test re-runs its own binary on itself alone.
 
-use std::process::Command;
-
 use bytes::Bytes;
 use futures_util::TryStreamExt;
 use serde_json::Value;
 
-use crate::common::{assert_usable, connect, create_small_view, database};
+use crate::common::{CHILD_URL, assert_usable, connect, create_small_view, database, run_alone_in_child};
 use fraiseql_wire_tests::AuthUser;
-
-/// Set in the child process: the URL of the database to measure against.
-const CHILD: &str = "FRAISEQL_WIRE_MEMORY_CHILD_URL";
 
 /// The big row's text: far above the read buffer's usual size and above anything the allocator keeps around.
 const BIG: usize = 100_000_000;
@@ -24,7 +19,7 @@ const SLACK: usize = BIG / 4;
 
 #[test]
 fn a_big_row_does_not_stay_resident() {
-    match std::env::var(CHILD) {
+    match std::env::var(CHILD_URL) {
         Ok(url) => measure(&url),
         Err(_) => run_in_child(),
     }
@@ -42,20 +37,7 @@ fn run_in_child() {
         create_small_view(&db).await;
         db
     });
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let output = Command::new(exe)
-        .args(["memory::a_big_row_does_not_stay_resident", "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD, db.url(AuthUser::Trust))
-        .output()
-        .expect("running the measurement in a child process");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "the measurement failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("1 passed"), "the child did not run the measurement:\n{stdout}");
-    // The figures, shown with `--nocapture`.
-    for line in stdout.lines().filter_map(|line| line.find("resident:").map(|at| &line[at..])) {
-        println!("{line}");
-    }
+    run_alone_in_child("memory::a_big_row_does_not_stay_resident", &db.url(AuthUser::Trust));
     drop(db);
 }
 
@@ -78,7 +60,7 @@ fn measure(url: &str) {
         }
 
         let after = resident_bytes();
-        println!("resident: {} MiB before the big row, {} MiB after it", baseline >> 20, after >> 20);
+        println!("figure: resident {} MiB before the big row, {} MiB after it", baseline >> 20, after >> 20);
         assert!(
             after < baseline + SLACK,
             "{} MiB resident after a {} MB row and small queries, {} MiB before: the row's buffer stayed",

@@ -110,3 +110,26 @@ where
         tokio::time::sleep(POLL_INTERVAL).await;
     }
 }
+
+/// Runs the test `name` (its full path, such as `memory::a_big_row_does_not_stay_resident`) alone in a child
+/// process, with `CHILD_URL` set to `url`: for measurements of the whole process (resident memory, open files)
+/// that the suite's other tests, running in parallel, would disturb. Prints the child's lines that start with
+/// `figure:`.
+pub fn run_alone_in_child(name: &str, url: &str) {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let output = std::process::Command::new(exe)
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_URL, url)
+        .output()
+        .expect("running the measurement in a child process");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the measurement failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("1 passed"), "the child did not run the measurement:\n{stdout}");
+    for line in stdout.lines().filter_map(|line| line.find("figure:").map(|at| &line[at..])) {
+        println!("{line}");
+    }
+}
+
+/// Set in a child process started by [`run_alone_in_child`]: the URL of the database to measure against.
+pub const CHILD_URL: &str = "FRAISEQL_WIRE_CHILD_URL";
