@@ -852,6 +852,19 @@ impl TestDatabase {
         &self.client
     }
 
+    /// Loads the staging data set of `rows` rows (`tests/fixtures/schema.sql`) into this database, once: the
+    /// views `staging_<rows>.v_project`, `v_document`, `v_report` and `v_tree`. Returns the schema name.
+    ///
+    /// # Panics
+    ///
+    /// If the load fails.
+    pub async fn load_staging(&self, rows: u64) -> String {
+        const SCHEMA_SQL: &str = include_str!("../fixtures/schema.sql");
+        self.execute(SCHEMA_SQL).await;
+        self.execute(&format!("SELECT fixture_load({rows})")).await;
+        format!("staging_{rows}")
+    }
+
     /// Runs `sql` (one or more statements) with `batch_execute` as the superuser.
     ///
     /// # Panics

@@ -17,6 +17,7 @@ mod faults;
 mod harness;
 mod hostile;
 mod leaks;
+mod load;
 mod memory;
 mod network_faults;
 mod off_host;
