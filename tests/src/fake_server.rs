@@ -122,11 +122,19 @@ pub async fn read_startup<S: AsyncRead + AsyncWrite + Unpin>(socket: &mut S) -> 
 ///
 /// If the client closes the connection first.
 pub async fn read_untagged<S: AsyncRead + Unpin>(socket: &mut S) -> Vec<u8> {
+    match try_read_untagged(socket).await {
+        Some(body) => body,
+        None => panic!("{WHO}: the client closed the connection before its startup packet"),
+    }
+}
+
+/// Like [`read_untagged`], but `None` when the client closes the connection first.
+pub async fn try_read_untagged<S: AsyncRead + Unpin>(socket: &mut S) -> Option<Vec<u8>> {
     let mut length = [0u8; 4];
-    socket.read_exact(&mut length).await.unwrap_or_else(|e| panic!("{WHO}: reading a startup packet: {e}"));
+    socket.read_exact(&mut length).await.ok()?;
     let mut body = vec![0u8; (u32::from_be_bytes(length) as usize).saturating_sub(4)];
-    socket.read_exact(&mut body).await.unwrap_or_else(|e| panic!("{WHO}: reading a startup packet: {e}"));
-    body
+    socket.read_exact(&mut body).await.ok()?;
+    Some(body)
 }
 
 /// Whether a packet read with [`read_untagged`] is an SSLRequest.

@@ -38,6 +38,26 @@ fn enter() {
     }
     ip(&["link", "set", "lo", "up"]);
     ip(&["addr", "add", &format!("{OFF_LOOPBACK}/32"), "dev", "lo"]);
+    ip(&["addr", "add", &format!("{SECOND_ADDRESS}/32"), "dev", "lo"]);
+    // Local delivery is decided by the first routing rule; move it behind room for `cut_off` rules.
+    ip(&["rule", "add", "pref", "100", "table", "local"]);
+    ip(&["rule", "del", "pref", "0", "table", "local"]);
+}
+
+/// A second address in the namespace, for a relay that sits between a client and [`OFF_LOOPBACK`].
+pub const SECOND_ADDRESS: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 231, 0, 2));
+
+/// Drops every packet to the namespace's addresses from now on, as a dead path does (a peer that lost power, a
+/// NAT or firewall that forgot the connection): nothing is answered, nothing is reset. Call it from the thread
+/// that [`in_private_network`] runs.
+///
+/// # Panics
+///
+/// If the rules cannot be added.
+pub fn cut_off() {
+    for address in [OFF_LOOPBACK, SECOND_ADDRESS] {
+        ip(&["rule", "add", "pref", "10", "to", &address.to_string(), "blackhole"]);
+    }
 }
 
 fn ip(args: &[&str]) {

@@ -27,3 +27,4 @@ mod server_faults;
 mod sql_snapshots;
 mod stream;
 mod tls;
+mod troubleshooting;
