@@ -235,3 +235,33 @@ async fn clones_take_turns_on_one_connection() {
         assert!(single.await.is_some(), "{:?}", sessions(db.admin(), &app).await);
     }
 }
+
+/// A slow consumer of 200,000 rows (it pauses every 100 rows) is never timed out by the client: every row
+/// arrives, while the server waits for it in `ClientWrite`.
+#[tokio::test]
+async fn a_slow_consumer_of_two_hundred_thousand_rows_completes() {
+    let db = crate::common::database().await;
+    db.execute(
+        "CREATE VIEW v_many AS SELECT jsonb_build_object('i', i, 'pad', repeat('x', 200)) AS data \
+         FROM generate_series(1, 200000) AS i",
+    )
+    .await;
+    let app = app_name("slow_consumer_200k");
+    // A read timeout far below the run's length: only waiting for the server counts, never the consumer's pauses.
+    let client = connect(&format!("{}&read_timeout=2", url_with_app(&db, AuthUser::Scram, &app))).await;
+    let mut rows = client.query("v_many").stream();
+    let (mut count, mut server_waited) = (0u64, false);
+    while let Some(row) = timeout(NO_HANG, rows.next()).await.expect("hung") {
+        row.expect("a good row");
+        count += 1;
+        if count % 100 == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        if count % 20_000 == 0 && !server_waited {
+            server_waited =
+                sessions(db.admin(), &app).await.iter().any(|(_, _, wait)| wait.as_deref() == Some("ClientWrite"));
+        }
+    }
+    assert_eq!(count, 200_000);
+    assert!(server_waited, "the server never waited for the slow consumer");
+}

@@ -290,3 +290,19 @@ async fn an_error_in_answer_to_the_tls_request_is_not_shown_nor_retried_in_plain
         assert_eq!(opened, expected, "{mode}: connections opened");
     }
 }
+
+/// A server that authenticates the client and then never sends ReadyForQuery is an error within the connect
+/// timeout, which is finite by default.
+#[tokio::test]
+async fn a_server_that_never_becomes_ready_fails_within_the_connect_timeout() {
+    let server = FakeServer::start(|mut socket| async move {
+        fake_server::read_startup(&mut socket).await;
+        socket.write_all(&fake_server::message(b'R', &0u32.to_be_bytes())).await.expect("AuthenticationOk");
+        let _ = fake_server::read_until(&mut socket, 0).await;
+    });
+    let conninfo = format!("host=127.0.0.1 port={} user=u dbname=d sslmode=disable connect_timeout=2", server.port());
+    let started = std::time::Instant::now();
+    let error = timeout(NO_HANG, Client::connect(&conninfo)).await.expect("connect hung").expect_err("never ready");
+    assert!(matches!(error, Error::ConnectTimeout { .. }), "{error:?}");
+    assert!(started.elapsed() >= Duration::from_secs(2) && started.elapsed() < NO_HANG);
+}
