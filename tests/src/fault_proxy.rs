@@ -22,6 +22,9 @@ pub enum Fault {
     Pass,
     /// Hold every chunk this long before forwarding it.
     Delay(Duration),
+    /// Hold every chunk for the first duration plus a varying part of up to the second (deterministic, so runs
+    /// repeat).
+    Jitter(Duration, Duration),
     /// Forward at most this many bytes per second (in both directions, each).
     Throttle(u64),
     /// Stop forwarding; keep both sockets open (a dead peer, a dropped NAT entry, a wedged middlebox).
@@ -126,7 +129,9 @@ async fn relay(mut client: TcpStream, upstream: SocketAddr, mut fault: watch::Re
     let _ = server.set_nodelay(true);
     let (mut from_client, mut from_server) = (vec![0u8; 16 * 1024], vec![0u8; 16 * 1024]);
     let (mut client_open, mut server_open) = (true, true);
+    let mut chunks = 0u64;
     loop {
+        chunks += 1;
         let current = *fault.borrow_and_update();
         match current {
             Fault::Close | Fault::Reset => return end(client, current),
@@ -146,7 +151,7 @@ async fn relay(mut client: TcpStream, upstream: SocketAddr, mut fault: watch::Re
                     let _ = server.shutdown().await;
                 }
                 Ok(n) => {
-                    if forward(&mut server, &from_client[..n], current).await.is_err() {
+                    if forward(&mut server, &from_client[..n], current, chunks).await.is_err() {
                         return;
                     }
                 }
@@ -162,7 +167,7 @@ async fn relay(mut client: TcpStream, upstream: SocketAddr, mut fault: watch::Re
                     return end(client, Fault::Close);
                 }
                 Ok(n) => {
-                    if forward(&mut client, &from_server[..n], current).await.is_err() {
+                    if forward(&mut client, &from_server[..n], current, chunks).await.is_err() {
                         return;
                     }
                 }
@@ -179,10 +184,17 @@ async fn relay(mut client: TcpStream, upstream: SocketAddr, mut fault: watch::Re
     }
 }
 
-async fn forward(to: &mut TcpStream, chunk: &[u8], fault: Fault) -> std::io::Result<()> {
+/// `sequence` numbers the chunk, to vary the jitter without randomness.
+async fn forward(to: &mut TcpStream, chunk: &[u8], fault: Fault, sequence: u64) -> std::io::Result<()> {
     match fault {
         Fault::Delay(delay) => {
             tokio::time::sleep(delay).await;
+            to.write_all(chunk).await
+        }
+        Fault::Jitter(base, spread) => {
+            // A multiplicative hash of the chunk number spreads the delays evenly over 0..spread.
+            let fraction = (sequence.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11) as f64 / (1u64 << 53) as f64;
+            tokio::time::sleep(base + spread.mul_f64(fraction)).await;
             to.write_all(chunk).await
         }
         Fault::Throttle(bytes_per_second) => throttled(to, chunk, bytes_per_second).await,

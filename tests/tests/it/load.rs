@@ -169,17 +169,23 @@ async fn soak_with_a_throttled_consumer_and_faults() {
     let via_proxy = format!("{}?sslmode=disable", db.url_via(proxy.port(), AuthUser::Scram));
     let started = Instant::now();
 
+    // Rows streamed by the full-speed workers so far, sampled for the throughput at the start and at the end.
+    let streamed = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut workers = Vec::new();
     for (i, view) in ["v_project", "v_document"].into_iter().enumerate() {
         let client = Client::connect(&direct).await.expect("connect");
         let relation = format!("{schema}.{view}");
+        let streamed = Arc::clone(&streamed);
         workers.push(tokio::spawn(async move {
             let (mut rows, mut errors) = (0u64, Vec::new());
             while started.elapsed() < duration {
                 let mut stream = client.query(&relation).stream_raw();
                 while let Some(row) = stream.next().await {
                     match row {
-                        Ok(_) => rows += 1,
+                        Ok(_) => {
+                            rows += 1;
+                            streamed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
                         Err(error) => errors.push(error.to_string()),
                     }
                 }
@@ -228,7 +234,7 @@ async fn soak_with_a_throttled_consumer_and_faults() {
     let mut next_fault = Duration::from_secs(30);
     while started.elapsed() < duration {
         tokio::time::sleep(Duration::from_secs(10)).await;
-        samples.push((started.elapsed(), memory().0));
+        samples.push((started.elapsed(), memory().0, streamed.load(std::sync::atomic::Ordering::Relaxed)));
         if started.elapsed() >= next_fault {
             proxy.set(Fault::Reset);
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -250,8 +256,20 @@ async fn soak_with_a_throttled_consumer_and_faults() {
         recoveries.len()
     );
     assert!(unexpected.is_empty(), "throttled consumer: {unexpected:?}");
-    let warm: Vec<usize> =
-        samples.iter().filter(|(at, _)| *at >= Duration::from_secs(60)).map(|(_, rss)| *rss).collect();
+    // Throughput of the full-speed workers over the first minute after warm-up and over the last minute.
+    let rate = |window: &[(Duration, usize, u64)]| match (window.first(), window.last()) {
+        (Some(a), Some(b)) if b.0 > a.0 => (b.2 - a.2) as f64 / (b.0 - a.0).as_secs_f64(),
+        _ => 0.0,
+    };
+    let warmed: Vec<_> = samples.iter().copied().filter(|(at, ..)| *at >= Duration::from_secs(60)).collect();
+    if warmed.len() >= 12 {
+        println!(
+            "figure: soak {seconds}s: full-speed rows/s, first minute after warm-up {:.0}, last minute {:.0}",
+            rate(&warmed[..7]),
+            rate(&warmed[warmed.len() - 7..])
+        );
+    }
+    let warm: Vec<usize> = warmed.iter().map(|(_, rss, _)| *rss).collect();
     if let (Some(first), Some(last)) = (warm.first(), warm.last()) {
         let (low, high) = (warm.iter().min().copied().unwrap_or(0), warm.iter().max().copied().unwrap_or(0));
         println!(

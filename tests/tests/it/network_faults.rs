@@ -91,12 +91,16 @@ async fn reset_close_and_cut_end_the_stream_and_the_next_query_reconnects() {
     }
 }
 
-/// A slow path (delay, then throttling) still delivers every row, in order, with no timeout tripping.
+/// A slow path (a fixed delay, a jittery one, throttling) still delivers every row, in order, with no timeout tripping.
 #[tokio::test]
 async fn a_slow_path_delivers_every_row() {
     let (db, proxy) = setup().await;
     let client = Client::connect(&url(&db, &proxy, "&read_timeout=5")).await.expect("connect");
-    for fault in [Fault::Delay(Duration::from_millis(200)), Fault::Throttle(2_000)] {
+    for fault in [
+        Fault::Delay(Duration::from_millis(200)),
+        Fault::Jitter(Duration::from_millis(10), Duration::from_millis(300)),
+        Fault::Throttle(2_000),
+    ] {
         proxy.set(fault);
         let rows = timeout(NO_HANG, client.query("v_small").fetch_all()).await.expect("hung");
         assert_eq!(rows.unwrap_or_else(|e| panic!("{fault:?}: {e}")), small_rows(), "{fault:?}");

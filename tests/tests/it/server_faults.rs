@@ -162,7 +162,13 @@ async fn first_rows(client: &Client, n: i64) -> fraiseql_wire::RowStream<serde_j
 async fn immediate_shutdown_reports_the_servers_last_notice() {
     let cluster = TestCluster::start();
     let db = cluster.database().await;
-    create_endless_view(&db, 0).await;
+    // Rows come slowly, so the socket buffers never fill: a backend that is told to quit sends its farewell
+    // notice without blocking, and drops it when the buffer is full.
+    db.execute(
+        "CREATE VIEW v_endless AS SELECT jsonb_build_object('i', i, 'slept', pg_sleep(0.01)::text) AS data \
+         FROM (SELECT generate_series(1::bigint, 1000000::bigint) AS i) AS s",
+    )
+    .await;
     let client = connect(&db.socket_conninfo(AuthUser::Scram)).await;
     let mut rows = first_rows(&client, 10).await;
     cluster.stop(StopMode::Immediate);
