@@ -13,9 +13,14 @@ use crate::sql::Relation;
 /// A connection to PostgreSQL that runs queries one after another.
 ///
 /// `Client` is `Clone + Send + Sync`; clones share the same connection. Queries take turns: a query started
-/// while a stream of the same client is still alive waits until that stream ends or is dropped. (So do not
-/// start a second query on the same client from the task that is still polling the first stream: it would wait
-/// for itself. Use two clients, or finish or drop the first stream.)
+/// from another task while a stream of the same client is alive waits until that stream ends or is dropped. A
+/// query started from the task that polls that stream could only wait for itself, so it fails at once with
+/// [`Error::ConnectionBusy`](crate::Error::ConnectionBusy) instead: finish or drop the first stream, or use a
+/// pool.
+///
+/// A client stays one connection on purpose: its queries run in order on one server session, it costs the
+/// server one backend, and it is what one task that reads one stream at a time needs. For queries that run at
+/// the same time, `Pool` (feature `pool`) lends a connection to each and runs the same queries.
 ///
 /// A connection that breaks (server restart, network failure) is replaced by a fresh one on the next query.
 #[derive(Clone)]

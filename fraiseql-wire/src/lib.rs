@@ -73,13 +73,15 @@
 //! # Connections
 //!
 //! A [`Client`] is a cheap `Clone + Send + Sync` handle on one connection that runs queries one after another,
-//! reconnects after a failure, and cancels the server's work when a stream is dropped early. Connection strings
+//! reconnects after a failure, and cancels the server's work when a stream is dropped early. A `Pool` (feature
+//! `pool`, on by default) lends one connection to each concurrent query and runs the same queries. Several hosts
+//! may be given, with libpq's `target_session_attrs` (primary or standby) and `load_balance_hosts`. Connection strings
 //! follow libpq (URI or `key=value`, `PG*` variables, `~/.pgpass`); see [`Config`]. Every error is an [`Error`]
 //! with an actionable message.
 #![deny(missing_docs)]
 
 // The layers, bottom up; each imports only those before it (`error` is shared by all):
-// protocol → config → connection → sql → executor → stream → query → entity → client.
+// protocol → config → connection → sql → executor → stream → query → entity → client → pool.
 mod error;
 mod protocol;
 pub mod config;
@@ -90,12 +92,16 @@ mod stream;
 mod query;
 pub mod entity;
 mod client;
+#[cfg(feature = "pool")]
+mod pool;
 
 pub use client::Client;
 pub use config::Config;
 pub use entity::{Document, Entity, Field, FieldType, Filter, IntoOrderKeys, OrderKey};
 pub use error::{DbError, DecodeError, Error, ErrorKind, Result, SqlState, TlsFailure};
 pub use executor::Executor;
+#[cfg(feature = "pool")]
+pub use pool::{Pool, PoolBuilder, PoolStatus};
 pub use query::Query;
 pub use sql::{Param, Statement, ToParam};
 pub use stream::RowStream;

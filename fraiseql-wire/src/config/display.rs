@@ -23,6 +23,8 @@ impl fmt::Debug for Config {
             .field("tls", &self.tls)
             .field("require_auth", &self.require_auth)
             .field("protocol", &(self.min_protocol, self.max_protocol))
+            .field("target_session_attrs", &self.target_session_attrs)
+            .field("load_balance_hosts", &self.load_balance_hosts)
             .field("passfile", &self.passfile)
             .field("max_row_bytes", &self.max_row_bytes)
             .field("cancel_timeout", &self.cancel_timeout)
@@ -67,6 +69,12 @@ impl fmt::Display for Config {
         }
         if let Some(mode) = self.ssl_mode {
             pairs.push(("sslmode", mode.as_str().to_owned()));
+        }
+        if let Some(attrs) = self.target_session_attrs {
+            pairs.push(("target_session_attrs", attrs.as_str().to_owned()));
+        }
+        if let Some(balance) = self.load_balance_hosts {
+            pairs.push(("load_balance_hosts", balance.as_str().to_owned()));
         }
         let tls = &self.tls;
         match &tls.root_cert {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::liveness::{self, Liveness};
 use super::os_user::passwd_entry;
 use super::parse::{DEFAULT_PORT, parse_connect_timeout, parse_host_list, parse_hostaddr_list, parse_port_list};
-use super::{Config, Host, RequireAuth, Resolved, Secret, Target, TlsSettings, pgpass, protocol};
+use super::{Config, Host, RequireAuth, Resolved, Secret, Target, TlsSettings, pgpass, protocol, routing};
 use crate::error::Error;
 
 /// The environment variables resolution reads.
@@ -38,6 +38,8 @@ const VARS: &[&str] = &[
     "PGREQUIREAUTH",
     "PGMINPROTOCOLVERSION",
     "PGMAXPROTOCOLVERSION",
+    "PGTARGETSESSIONATTRS",
+    "PGLOADBALANCEHOSTS",
 ];
 
 /// Where the server's Unix socket is looked for when no host is given, in order.
@@ -251,6 +253,7 @@ impl Config {
             require_auth,
             protocol,
             liveness: Liveness::resolve(&self.liveness),
+            routing: routing::resolve(self.target_session_attrs, self.load_balance_hosts, env)?,
             max_row_bytes: self.max_row_bytes,
             cancel_timeout: self.cancel_timeout,
         })

@@ -11,6 +11,7 @@ mod pairs;
 mod parse;
 mod pgpass;
 mod protocol;
+mod routing;
 mod secret;
 mod tls;
 mod uri;
@@ -26,6 +27,8 @@ pub use crate::protocol::require_auth::{AuthMethod, RequireAuth};
 pub use crate::protocol::startup::ProtocolVersion;
 pub(crate) use env::Environment;
 pub(crate) use liveness::{Liveness, LivenessOptions};
+pub use routing::{LoadBalanceHosts, TargetSessionAttrs};
+pub(crate) use routing::{Routing, ServerRole};
 pub(crate) use secret::Secret;
 pub use tls::{ChannelBinding, RootCert, SslMode, SslNegotiation, TlsVersion};
 pub(crate) use tls::{ClientCert, TlsOptions, TlsSettings};
@@ -69,7 +72,8 @@ impl fmt::Display for Host {
 ///
 /// Anything left unset is filled in when connecting, as libpq does: from `PGHOST`, `PGPORT`, `PGUSER`,
 /// `PGPASSWORD`, `PGDATABASE`, `PGAPPNAME`, `PGCONNECT_TIMEOUT`, `PGSSLMODE`, `PGSSLROOTCERT`, `PGSSLCERT`, `PGSSLKEY`,
-/// `PGSSLNEGOTIATION`, `PGSSLSNI`, `PGCHANNELBINDING`, `PGREQUIREAUTH` and `PGPASSFILE`, then the password
+/// `PGSSLNEGOTIATION`, `PGSSLSNI`, `PGCHANNELBINDING`, `PGREQUIREAUTH`, `PGTARGETSESSIONATTRS`, `PGLOADBALANCEHOSTS`
+/// and `PGPASSFILE`, then the password
 /// file (`~/.pgpass`), then the defaults (user = the OS user, dbname = the user, host = the default socket
 /// directory if it exists, else `localhost`, port 5432).
 ///
@@ -92,6 +96,8 @@ pub struct Config {
     pub(crate) require_auth: Option<RequireAuth>,
     pub(crate) min_protocol: Option<ProtocolVersion>,
     pub(crate) max_protocol: Option<ProtocolVersion>,
+    pub(crate) target_session_attrs: Option<TargetSessionAttrs>,
+    pub(crate) load_balance_hosts: Option<LoadBalanceHosts>,
     pub(crate) max_row_bytes: usize,
     pub(crate) cancel_timeout: Duration,
 }
@@ -122,6 +128,8 @@ impl Config {
             require_auth: None,
             min_protocol: None,
             max_protocol: None,
+            target_session_attrs: None,
+            load_balance_hosts: None,
             max_row_bytes: DEFAULT_MAX_ROW_BYTES,
             cancel_timeout: Duration::from_secs(5),
         }
@@ -286,6 +294,20 @@ impl Config {
         self
     }
 
+    /// The kind of server to connect to when several hosts are given (libpq's `target_session_attrs`, default
+    /// `any`): see [`TargetSessionAttrs`].
+    pub fn target_session_attrs(mut self, attrs: TargetSessionAttrs) -> Self {
+        self.target_session_attrs = Some(attrs);
+        self
+    }
+
+    /// Whether hosts are tried in the order given or in a random order (libpq's `load_balance_hosts`, default
+    /// `disable`).
+    pub fn load_balance_hosts(mut self, balance: LoadBalanceHosts) -> Self {
+        self.load_balance_hosts = Some(balance);
+        self
+    }
+
     /// The password file to read instead of `~/.pgpass`.
     pub fn passfile(mut self, path: impl Into<PathBuf>) -> Self {
         self.passfile = Some(path.into());
@@ -383,6 +405,7 @@ pub(crate) struct Resolved {
     /// The oldest and newest protocol versions accepted.
     pub(crate) protocol: (ProtocolVersion, ProtocolVersion),
     pub(crate) liveness: Liveness,
+    pub(crate) routing: Routing,
     pub(crate) max_row_bytes: usize,
     pub(crate) cancel_timeout: Duration,
 }
@@ -401,6 +424,7 @@ impl fmt::Debug for Resolved {
             .field("require_auth", &self.require_auth)
             .field("protocol", &self.protocol)
             .field("liveness", &self.liveness)
+            .field("routing", &self.routing)
             .finish()
     }
 }

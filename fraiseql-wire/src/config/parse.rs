@@ -116,21 +116,8 @@ impl Parsed {
             "max_protocol_version" => config.max_protocol = parse_protocol(value)?,
             "require_auth" => config.require_auth = if value.is_empty() { None } else { Some(value.parse()?) },
             "client_encoding" => check_client_encoding(value)?,
-            "target_session_attrs" => check_choice(
-                key,
-                value,
-                &["any"],
-                &["read-write", "read-only", "primary", "standby", "prefer-standby"],
-                "fraiseql-wire connects to the first reachable host whatever its role; remove this parameter or use \
-                 target_session_attrs=any",
-            )?,
-            "load_balance_hosts" => check_choice(
-                key,
-                value,
-                &["disable"],
-                &["random"],
-                "hosts are tried in the order given; remove this parameter or use load_balance_hosts=disable",
-            )?,
+            "target_session_attrs" => config.target_session_attrs = non_empty(value).map(|v| v.parse()).transpose()?,
+            "load_balance_hosts" => config.load_balance_hosts = non_empty(value).map(|v| v.parse()).transpose()?,
             "gssencmode" => check_choice(
                 key,
                 value,
@@ -366,16 +353,26 @@ mod tests {
         let err = parse("service=prod").unwrap_err();
         assert!(err.to_string().contains("pg_service.conf"), "{err}");
 
-        assert_eq!(unsupported_feature("target_session_attrs=read-write"), "target_session_attrs=read-write");
-        assert_eq!(unsupported_feature("load_balance_hosts=random"), "load_balance_hosts=random");
         assert_eq!(unsupported_feature("gssencmode=require"), "gssencmode=require");
         assert_eq!(unsupported_feature("client_encoding=LATIN1"), "client_encoding=LATIN1");
 
         assert!(config_err("target_session_attrs=whatever").contains("expected one of any"));
+        assert!(config_err("load_balance_hosts=sometimes").contains("expected one of disable, random"));
         // require_auth is implemented: it parses, and a bad value is a settings error that says what is wrong.
         assert!(parse("require_auth=scram-sha-256,md5").unwrap().require_auth.is_some());
         assert!(config_err("require_auth=x").contains("unknown method `x`"));
         assert!(config_err("keepalives=on").contains("keepalives"));
+    }
+
+    #[test]
+    fn host_choice_parameters_are_stored() {
+        use crate::config::{LoadBalanceHosts, TargetSessionAttrs};
+        let c = parse("postgres://a:1,b:2/db?target_session_attrs=prefer-standby&load_balance_hosts=random").unwrap();
+        assert_eq!(c.target_session_attrs, Some(TargetSessionAttrs::PreferStandby));
+        assert_eq!(c.load_balance_hosts, Some(LoadBalanceHosts::Random));
+        assert_eq!(c.hosts.len(), 2);
+        assert_eq!(c.ports, [1, 2]);
+        assert_eq!(parse(&c.to_string()).unwrap().target_session_attrs, c.target_session_attrs);
     }
 
     #[test]

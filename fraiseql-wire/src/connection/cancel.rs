@@ -6,7 +6,7 @@ use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::tls::TlsConnector;
-use super::transport::{self, Transport};
+use super::transport::{self, Address, Transport};
 use crate::config::{Liveness, Target};
 use crate::error::Error;
 use crate::protocol::startup::{self, BackendKey};
@@ -23,6 +23,9 @@ pub(crate) struct CancelTls {
 #[derive(Clone)]
 pub(crate) struct CancelToken {
     pub(crate) target: Target,
+    /// The address the session connected to: the request must reach the same server, not another address of
+    /// the same name.
+    pub(crate) address: Address,
     /// Set when the session runs over TLS.
     pub(crate) tls: Option<CancelTls>,
     pub(crate) key: BackendKey,
@@ -38,10 +41,13 @@ impl CancelToken {
         let mut buf = BytesMut::with_capacity(16);
         startup::cancel_request(&self.key, &mut buf);
         match &self.tls {
-            None => deliver(Transport::open(&self.target, &self.liveness).await?, &buf).await,
+            None => deliver(Transport::open(&self.address, &self.target, &self.liveness).await?, &buf).await,
             Some(tls) => {
                 let target = self.target.to_string();
-                let tcp = transport::connect_tcp(&tls.host, &self.target, &self.liveness).await?;
+                let Address::Tcp(address) = self.address else {
+                    return Err(Error::protocol("a TLS session over a Unix socket"));
+                };
+                let tcp = transport::connect_tcp(address, &self.target, &self.liveness).await?;
                 match tls.connector.start(tcp, &tls.host, &target).await? {
                     Ok(established) => deliver(established.stream, &buf).await,
                     // The session used TLS; a server that now refuses it is not sent the key in clear.

@@ -8,6 +8,7 @@ mod cancel;
 mod lease;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) mod replay;
+mod role;
 mod row;
 mod session;
 mod startup;
@@ -15,6 +16,6 @@ mod tls;
 mod transport;
 mod wire;
 
-pub(crate) use lease::{Lease, SessionSlot};
+pub(crate) use lease::{Home, Lease, SessionSlot};
 pub(crate) use row::RawRow;
 pub(crate) use session::{Described, Next, Session};

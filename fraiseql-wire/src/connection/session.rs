@@ -53,6 +53,8 @@ pub(crate) enum State {
 pub(crate) enum Event {
     /// The client sent a query (Parse, Bind, Describe, Execute, Sync).
     QuerySent,
+    /// The client sent a lone Sync, which the server answers with ReadyForQuery alone.
+    PingSent,
     /// ParseComplete or BindComplete: the server took the statement and its parameters.
     Acknowledged,
     /// RowDescription.
@@ -90,6 +92,7 @@ impl State {
             }
 
             (Idle, Event::QuerySent) => (Describing, None),
+            (Idle, Event::PingSent) => (Ending(None), None),
             (Describing, Event::Acknowledged) => (Describing, None),
             (Describing, Event::Described) => (Rows, None),
             (Rows, Event::Row) => (Rows, None),
@@ -140,6 +143,7 @@ impl Event {
     fn name(&self) -> &'static str {
         match self {
             Event::QuerySent => "a query was sent",
+            Event::PingSent => "a ping was sent",
             Event::Acknowledged => "a ParseComplete or BindComplete arrived",
             Event::Described => "a RowDescription arrived",
             Event::Row => "a DataRow arrived",
@@ -217,6 +221,33 @@ impl Session {
 
     pub(crate) fn is_idle(&self) -> bool {
         matches!(self.state, State::Idle)
+    }
+
+    /// Whether the session can take a query without a round trip to find out: idle, nothing unread, and the
+    /// socket neither closed by the server nor holding bytes it sent unasked (a server that shuts down sends a
+    /// FATAL error before closing).
+    pub(crate) fn is_reusable(&self) -> bool {
+        self.is_idle() && self.wire.is_quiet()
+    }
+
+    /// One round trip (a lone Sync, answered by ReadyForQuery): proves that the server still answers.
+    pub(crate) async fn ping(&mut self) -> Result<(), Error> {
+        if !self.is_idle() {
+            return Err(Error::protocol(format!("a ping was sent while the session was {}", self.state)));
+        }
+        postgres_protocol::message::frontend::sync(self.wire.write_buf());
+        self.report(Event::PingSent)?;
+        if let Err(error) = self.wire.flush().await {
+            return Err(self.fail(error));
+        }
+        match self.next_message().await? {
+            Message::ReadyForQuery(_) => self.report(Event::Ready),
+            Message::ErrorResponse(body) => {
+                let error = self.db_error(&body)?;
+                Err(self.fail(error))
+            }
+            _ => Err(self.fail(Error::protocol("unexpected answer to a Sync"))),
+        }
     }
 
     /// Records an event that came from outside the session's own reads (a timeout, a cancel that failed).
@@ -443,6 +474,15 @@ mod tests {
             Event::Ready,
         ];
         assert_eq!(run(State::Idle, events), ("idle", vec![false; 8]));
+    }
+
+    #[test]
+    fn a_ping_is_answered_by_ready_for_query_alone() {
+        assert_eq!(run(State::Idle, vec![Event::PingSent, Event::Ready]), ("idle", vec![false; 2]));
+        // Abandoned before the answer (a timed-out health check), it is drained like any query.
+        let (end, _) = run(State::Idle, vec![Event::PingSent, Event::Abandoned]);
+        assert_eq!(end, "draining an abandoned query");
+        assert_eq!(run(State::Idle, vec![Event::PingSent, Event::Row]).0, "broken");
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! Opening a session: the first host that answers, TLS as `sslmode` says, then startup and authentication.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use postgres_protocol::message::backend::Message;
 
 use super::cancel::{CancelTls, CancelToken};
+use super::role;
 use super::tls::{self, TlsConnector};
-use super::transport::{self, Transport};
+use super::transport::{self, Address, Transport};
 use super::wire::{StartupIncoming, Wire};
-use crate::config::{Host, Resolved, SslMode, Target};
+use crate::config::{Host, LoadBalanceHosts, Resolved, SslMode, Target, TargetSessionAttrs};
 use crate::error::{DbError, Error};
 use crate::protocol::auth::{AuthPolicy, AuthStep, Authenticator, Link};
 use crate::protocol::startup::{self, ProtocolVersion, StartupParams};
@@ -19,7 +21,8 @@ pub(crate) struct Opened {
     pub(crate) cancel: Option<CancelToken>,
 }
 
-/// Connects to the first target that answers, then authenticates.
+/// Connects to the first address of the first target that answers, authenticates and, when
+/// `target_session_attrs` asks for a kind of server, checks that this one is of that kind.
 pub(crate) async fn open(config: &Resolved) -> Result<Opened, Error> {
     let any_tcp = config.targets.iter().any(|t| matches!(t.host, Host::Tcp(_)));
     let tls = if config.tls.mode != SslMode::Disable && any_tcp {
@@ -27,28 +30,90 @@ pub(crate) async fn open(config: &Resolved) -> Result<Opened, Error> {
     } else {
         None
     };
+    let random = config.routing.load_balance_hosts == LoadBalanceHosts::Random;
+    let mut targets: Vec<&Target> = config.targets.iter().collect();
+    if random {
+        shuffle(&mut targets);
+    }
     let mut last_error = None;
-    for target in &config.targets {
-        let attempt = open_target(config, tls.as_ref(), target);
-        let result = match config.connect_timeout {
-            Some(timeout) => tokio::time::timeout(timeout, attempt)
-                .await
-                .unwrap_or_else(|_| Err(Error::ConnectTimeout { target: target.to_string(), timeout })),
-            None => attempt.await,
-        };
-        match result {
-            Ok(opened) => return Ok(opened),
-            // Like libpq, an unreachable host moves on to the next one; a refusal by a server that answered (bad
-            // password, missing database, a server that fails to authenticate itself) would only repeat, so it is
-            // returned at once.
-            Err(error) if error.is_connection_error() => {
-                tracing::debug!(%target, %error, "connection attempt failed");
-                last_error = Some(error);
+    // The servers that answered but were of the wrong kind, for the error when none fits.
+    let mut misfits = Vec::new();
+    for &wanted in config.routing.target_session_attrs.passes() {
+        for &target in &targets {
+            let mut addresses = match within(config, target, Address::of(target)).await {
+                Ok(addresses) => addresses,
+                Err(error) if error.is_connection_error() => {
+                    last_error = Some(error);
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            if random {
+                shuffle(&mut addresses);
             }
-            Err(error) => return Err(error),
+            for address in &addresses {
+                let attempt = async {
+                    let mut opened = open_address(config, tls.as_ref(), target, address).await?;
+                    let role = match wanted {
+                        TargetSessionAttrs::Any => None,
+                        _ => Some(role::server_role(&mut opened.wire).await?),
+                    };
+                    Ok((opened, role))
+                };
+                match within(config, target, attempt).await {
+                    Ok((opened, None)) => return Ok(opened),
+                    Ok((opened, Some(role))) if wanted.accepts(role) => return Ok(opened),
+                    Ok((_, Some(role))) => {
+                        tracing::debug!(%target, %role, wanted = wanted.as_str(), "server of the wrong kind");
+                        misfits.push(format!("{target} ({role})"));
+                        // Another address of the same name reaches the same server.
+                        break;
+                    }
+                    // Like libpq, an unreachable address moves on to the next one; a refusal by a server that
+                    // answered (bad password, missing database, a server that fails to authenticate itself) would
+                    // only repeat, so it is returned at once.
+                    Err(error) if error.is_connection_error() => {
+                        tracing::debug!(%target, ?address, %error, "connection attempt failed");
+                        last_error = Some(error);
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
         }
     }
+    if !misfits.is_empty() {
+        return Err(Error::NoSuitableHost {
+            target_session_attrs: config.routing.target_session_attrs.as_str(),
+            tried: misfits,
+        });
+    }
     Err(last_error.unwrap_or_else(|| Error::config("no host to connect to")))
+}
+
+/// Runs one step of connecting to `target` within `connect_timeout`.
+async fn within<T>(
+    config: &Resolved,
+    target: &Target,
+    step: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match config.connect_timeout {
+        Some(timeout) => tokio::time::timeout(timeout, step)
+            .await
+            .unwrap_or_else(|_| Err(Error::ConnectTimeout { target: target.to_string(), timeout })),
+        None => step.await,
+    }
+}
+
+/// Puts `items` in a random order (Fisher-Yates), for `load_balance_hosts=random`. The standard library's
+/// randomly keyed hasher is random enough to spread connections, and saves a dependency.
+fn shuffle<T>(items: &mut [T]) {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    for i in (1..items.len()).rev() {
+        hasher.write_usize(i);
+        let j = (hasher.finish() % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
 }
 
 /// How one connection attempt uses TLS.
@@ -75,34 +140,40 @@ impl From<Error> for Failure {
 /// libpq's sslmode rules for one host. One difference, to keep passwords off the wire: after a TLS attempt,
 /// `prefer` retries in plaintext only when the server rejected the connection because of `pg_hba.conf` (SQLSTATE
 /// 28000), not after a wrong password; and `allow` retries with TLS on the same condition.
-async fn open_target(config: &Resolved, tls: Option<&Arc<TlsConnector>>, target: &Target) -> Result<Opened, Error> {
+async fn open_address(
+    config: &Resolved,
+    tls: Option<&Arc<TlsConnector>>,
+    target: &Target,
+    address: &Address,
+) -> Result<Opened, Error> {
+    let to = To { target, address };
     let tls = match (tls, &target.host) {
         (Some(tls), Host::Tcp(_)) => tls,
         // A Unix socket never uses TLS, whatever sslmode says, as in libpq.
-        _ => return attempt(config, None, target, Encryption::Plain).await.map_err(|f| f.error),
+        _ => return attempt(config, None, to, Encryption::Plain).await.map_err(|f| f.error),
     };
     match config.tls.mode {
-        SslMode::Disable => attempt(config, None, target, Encryption::Plain).await.map_err(|f| f.error),
-        SslMode::Allow => match attempt(config, None, target, Encryption::Plain).await {
+        SslMode::Disable => attempt(config, None, to, Encryption::Plain).await.map_err(|f| f.error),
+        SslMode::Allow => match attempt(config, None, to, Encryption::Plain).await {
             Err(first) if rejected_by_hba(&first.error) => {
-                match attempt(config, Some(tls), target, Encryption::Required).await {
+                match attempt(config, Some(tls), to, Encryption::Required).await {
                     Err(Failure { error: Error::TlsUnavailable { .. }, .. }) => Err(first.error),
                     result => result.map_err(|f| f.error),
                 }
             }
             result => result.map_err(|f| f.error),
         },
-        SslMode::Prefer => match attempt(config, Some(tls), target, Encryption::IfOffered).await {
+        SslMode::Prefer => match attempt(config, Some(tls), to, Encryption::IfOffered).await {
             Err(first)
                 if first.encrypted && (matches!(first.error, Error::Tls { .. }) || rejected_by_hba(&first.error)) =>
             {
                 tracing::debug!(%target, error = %first.error, "TLS attempt failed; retrying without TLS (sslmode=prefer)");
-                attempt(config, None, target, Encryption::Plain).await.map_err(|_| first.error)
+                attempt(config, None, to, Encryption::Plain).await.map_err(|_| first.error)
             }
             result => result.map_err(|f| f.error),
         },
         SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
-            attempt(config, Some(tls), target, Encryption::Required).await.map_err(|f| f.error)
+            attempt(config, Some(tls), to, Encryption::Required).await.map_err(|f| f.error)
         }
     }
 }
@@ -112,16 +183,24 @@ fn rejected_by_hba(error: &Error) -> bool {
 }
 
 /// One connection: TCP or socket, TLS as asked, then startup and authentication.
+/// Where one attempt goes: a target and one of its addresses.
+#[derive(Clone, Copy)]
+struct To<'a> {
+    target: &'a Target,
+    address: &'a Address,
+}
+
 async fn attempt(
     config: &Resolved,
     tls: Option<&Arc<TlsConnector>>,
-    target: &Target,
+    to: To<'_>,
     encryption: Encryption,
 ) -> Result<Opened, Failure> {
+    let target = to.target;
     let name = target.to_string();
-    let (io, link, cancel_tls) = match (&target.host, tls) {
-        (Host::Tcp(host), Some(tls)) if encryption != Encryption::Plain => {
-            let tcp = transport::connect_tcp(host, target, &config.liveness).await?;
+    let (io, link, cancel_tls) = match (&target.host, to.address, tls) {
+        (Host::Tcp(host), &Address::Tcp(address), Some(tls)) if encryption != Encryption::Plain => {
+            let tcp = transport::connect_tcp(address, target, &config.liveness).await?;
             match tls.start(tcp, host, &name).await {
                 Ok(Ok(established)) => {
                     let link = Link { tls: Some(established.binding), local: false };
@@ -144,15 +223,15 @@ async fn attempt(
                 Err(error) => return Err(error.into()),
             }
         }
-        (Host::Tcp(host), _) => {
-            let tcp = transport::connect_tcp(host, target, &config.liveness).await?;
+        (Host::Tcp(_), &Address::Tcp(address), _) => {
+            let tcp = transport::connect_tcp(address, target, &config.liveness).await?;
             let local = plaintext_allowed(config, &tcp, &name)?;
             (Transport::Tcp(tcp), Link::plain(local), None)
         }
-        (Host::Unix(_), _) => (Transport::open(target, &config.liveness).await?, Link::plain(true), None),
+        (_, address, _) => (Transport::open(address, target, &config.liveness).await?, Link::plain(true), None),
     };
     let encrypted = link.tls.is_some();
-    start_session(config, target, io, link, cancel_tls)
+    start_session(config, to, io, link, cancel_tls)
         .await
         .map_err(|error| Failure { error: surface_tls_error(error, &name), encrypted })
 }
@@ -187,7 +266,7 @@ fn surface_tls_error(error: Error, target: &str) -> Error {
 
 async fn start_session(
     config: &Resolved,
-    target: &Target,
+    to: To<'_>,
     io: Transport,
     link: Link,
     cancel_tls: Option<CancelTls>,
@@ -201,7 +280,8 @@ async fn start_session(
             StartupIncoming::BackendKey(body) => {
                 let key = startup::backend_key(&body, version)?;
                 cancel = Some(CancelToken {
-                    target: target.clone(),
+                    target: to.target.clone(),
+                    address: to.address.clone(),
                     tls: cancel_tls.clone(),
                     key,
                     liveness: config.liveness,

@@ -3,6 +3,8 @@
 //! Elsewhere a Unix socket directory in the settings is refused with [`Error::Unsupported`] when connecting.
 
 use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -24,9 +26,42 @@ pub(crate) enum Transport {
     Replay(super::replay::Replay),
 }
 
+/// One address of a target: what a connection attempt dials. A host name may have several.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Address {
+    Tcp(SocketAddr),
+    /// A Unix socket directory (the port names the socket file in it).
+    Unix(PathBuf),
+}
+
+impl Address {
+    /// The target's addresses, in the order the resolver gives them (a host name is looked up; an IP address or a
+    /// socket directory is its own only address).
+    pub(crate) async fn of(target: &Target) -> Result<Vec<Address>, Error> {
+        let host = match &target.host {
+            Host::Tcp(host) => host,
+            Host::Unix(dir) => return Ok(vec![Address::Unix(dir.clone())]),
+        };
+        let found = tokio::net::lookup_host((host.as_str(), target.port)).await.map_err(|source| Error::Connect {
+            target: target.to_string(),
+            advice: "the host name could not be resolved: check its spelling and the DNS configuration",
+            source,
+        })?;
+        let addresses: Vec<Address> = found.map(Address::Tcp).collect();
+        if addresses.is_empty() {
+            return Err(Error::Connect {
+                target: target.to_string(),
+                advice: "the host name resolved to no address: check the DNS configuration",
+                source: io::Error::new(io::ErrorKind::NotFound, "no address found"),
+            });
+        }
+        Ok(addresses)
+    }
+}
+
 /// Opens a TCP connection with the liveness settings, mapping the OS error to one that says what to check.
-pub(crate) async fn connect_tcp(host: &str, target: &Target, liveness: &Liveness) -> Result<TcpStream, Error> {
-    let result = TcpStream::connect((host, target.port)).await.and_then(|stream| {
+pub(crate) async fn connect_tcp(address: SocketAddr, target: &Target, liveness: &Liveness) -> Result<TcpStream, Error> {
+    let result = TcpStream::connect(address).await.and_then(|stream| {
         // Requests are single small writes; Nagle would only delay them.
         stream.set_nodelay(true)?;
         apply_liveness(&stream, liveness)?;
@@ -64,16 +99,32 @@ pub(crate) fn is_loopback(stream: &TcpStream) -> bool {
 }
 
 impl Transport {
-    /// Opens a plaintext pipe, mapping the OS error to one that says what to check.
-    pub(crate) async fn open(target: &Target, liveness: &Liveness) -> Result<Transport, Error> {
-        let result = match &target.host {
-            Host::Tcp(host) => return connect_tcp(host, target, liveness).await.map(Transport::Tcp),
+    /// Whether the socket is open with nothing to read, found without waiting: a peek that would block. Data the
+    /// server sent unasked, an EOF or an error all say the connection is not fit for a new query.
+    pub(crate) fn is_quiet(&self) -> bool {
+        let socket = match self {
+            Transport::Tcp(s) => socket2::SockRef::from(s),
+            Transport::Tls(s) => socket2::SockRef::from(s.get_ref().0),
             #[cfg(unix)]
-            Host::Unix(dir) => {
+            Transport::Unix(s) => socket2::SockRef::from(s),
+            #[cfg(any(test, feature = "fuzzing"))]
+            Transport::Replay(_) => return true,
+        };
+        let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        // Tokio's sockets are non-blocking, so the peek returns at once.
+        matches!(socket.peek(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+
+    /// Opens a plaintext pipe to one of `target`'s addresses, mapping the OS error to one that says what to check.
+    pub(crate) async fn open(address: &Address, target: &Target, liveness: &Liveness) -> Result<Transport, Error> {
+        let result = match address {
+            Address::Tcp(address) => return connect_tcp(*address, target, liveness).await.map(Transport::Tcp),
+            #[cfg(unix)]
+            Address::Unix(dir) => {
                 UnixStream::connect(dir.join(format!(".s.PGSQL.{}", target.port))).await.map(Transport::Unix)
             }
             #[cfg(not(unix))]
-            Host::Unix(dir) => {
+            Address::Unix(dir) => {
                 return Err(Error::unsupported(
                     format!("the Unix-domain socket directory {}", dir.display()),
                     "this platform has no Unix-domain sockets; connect over TCP (host=localhost)",

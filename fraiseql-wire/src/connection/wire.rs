@@ -70,6 +70,10 @@ pub(crate) struct Wire {
     /// A notice saying the server is ending the session (SQLSTATE class 57P or 08): an immediate shutdown sends
     /// only this WARNING before closing the socket, so it explains the EOF that follows.
     farewell: Option<Box<DbError>>,
+    /// `in_hot_standby` and `default_transaction_read_only`, as the server last reported them (PostgreSQL 14 and
+    /// later report both at startup and whenever they change).
+    pub(crate) hot_standby: Option<bool>,
+    pub(crate) read_only: Option<bool>,
 }
 
 impl Wire {
@@ -84,6 +88,8 @@ impl Wire {
             read_timeout: None,
             read_deadline: None,
             farewell: None,
+            hot_standby: None,
+            read_only: None,
         }
     }
 
@@ -96,6 +102,12 @@ impl Wire {
 
     pub(crate) fn max_row_bytes(&self) -> usize {
         self.max_row_bytes
+    }
+
+    /// Whether nothing is waiting to be read: no buffered bytes, and a socket that is open with nothing pending.
+    /// Asks the socket without waiting.
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.read.is_empty() && self.skip == 0 && self.io.is_quiet()
     }
 
     /// The buffer queries are encoded into; [`Wire::flush`] sends it.
@@ -222,8 +234,13 @@ impl Wire {
             Message::ParameterStatus(body) => {
                 let name = body.name().map_err(|e| Error::protocol(format!("malformed ParameterStatus: {e}")))?;
                 let value = body.value().map_err(|e| Error::protocol(format!("malformed ParameterStatus: {e}")))?;
-                if name == "client_encoding" && !value.eq_ignore_ascii_case("UTF8") {
-                    return Err(Error::EncodingChanged(value.to_owned()));
+                match name {
+                    "client_encoding" if !value.eq_ignore_ascii_case("UTF8") => {
+                        return Err(Error::EncodingChanged(value.to_owned()));
+                    }
+                    "in_hot_standby" => self.hot_standby = Some(value == "on"),
+                    "default_transaction_read_only" => self.read_only = Some(value == "on"),
+                    _ => {}
                 }
                 tracing::trace!(name, value, "server parameter");
                 Ok(None)

@@ -79,8 +79,8 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Config { .. } | Error::UnknownParameter { .. } | Error::Unsupported { .. } => ErrorKind::Config,
-            Error::Connect { .. } => ErrorKind::Connect,
-            Error::ConnectTimeout { .. } | Error::ReadTimeout { .. } => ErrorKind::Timeout,
+            Error::Connect { .. } | Error::NoSuitableHost { .. } => ErrorKind::Connect,
+            Error::ConnectTimeout { .. } | Error::ReadTimeout { .. } | Error::PoolTimeout { .. } => ErrorKind::Timeout,
             Error::Tls { .. } | Error::TlsUnavailable { .. } => ErrorKind::Tls,
             Error::PasswordMissing { .. }
             | Error::AuthUnsupported { .. }
@@ -110,6 +110,8 @@ impl Error {
             | Error::InvalidKeyset { .. }
             | Error::Encode { .. }
             | Error::NotBound
+            | Error::PoolClosed
+            | Error::ConnectionBusy
             | Error::RowNotFound
             | Error::TooManyRows => ErrorKind::Usage,
         }
@@ -122,6 +124,7 @@ impl Error {
     pub fn is_retriable(&self) -> bool {
         match self {
             Error::Connect { .. } | Error::ConnectTimeout { .. } | Error::ReadTimeout { .. } => true,
+            Error::NoSuitableHost { .. } | Error::PoolTimeout { .. } => true,
             Error::ConnectionLost { .. } => true,
             Error::Db(db) => {
                 let state = db.sql_state();
@@ -199,6 +202,10 @@ mod tests {
             (Error::RowTooLarge { row: 1, size: 2, limit: 1 }, ErrorKind::Decode, false),
             (Error::InvalidUtf8 { row: 1, valid_up_to: 0 }, ErrorKind::Decode, false),
             (Error::RowNotFound, ErrorKind::Usage, false),
+            (Error::NoSuitableHost { target_session_attrs: "primary", tried: vec![] }, ErrorKind::Connect, true),
+            (Error::PoolTimeout { waited: Duration::from_secs(1), max_size: 2 }, ErrorKind::Timeout, true),
+            (Error::PoolClosed, ErrorKind::Usage, false),
+            (Error::ConnectionBusy, ErrorKind::Usage, false),
             (Error::TooManyRows, ErrorKind::Usage, false),
         ];
         let cases = cases.into_iter().chain(decode.map(|e| (e, ErrorKind::Decode, false)));

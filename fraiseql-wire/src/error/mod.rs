@@ -8,6 +8,7 @@ mod build;
 mod db;
 mod decode;
 mod kind;
+mod message;
 mod sqlstate;
 
 use std::fmt;
@@ -111,6 +112,30 @@ pub enum Error {
         /// The configured timeout.
         timeout: Duration,
     },
+
+    /// Every host answered, but none was in the role that `target_session_attrs` asks for (a standby where a
+    /// primary is wanted, or the reverse).
+    NoSuitableHost {
+        /// The `target_session_attrs` in force.
+        target_session_attrs: &'static str,
+        /// Each host that answered, with the role it reported (`127.0.0.1:5432 (standby)`).
+        tried: Vec<String>,
+    },
+
+    /// Every connection of the pool stayed in use for the pool's whole `wait_timeout`.
+    PoolTimeout {
+        /// How long the query waited.
+        waited: Duration,
+        /// The pool's `max_size`.
+        max_size: usize,
+    },
+
+    /// The pool was closed with [`Pool::close`](crate::Pool::close); it lends no more connections.
+    PoolClosed,
+
+    /// The task that started this query already holds the client's one connection, in a stream that has not
+    /// ended: waiting for it would wait forever, so the query is refused.
+    ConnectionBusy,
 
     /// The TLS handshake failed: the server's certificate is not trusted, does not name the host, has expired,
     /// or the server refused the client certificate.
@@ -334,191 +359,10 @@ impl Error {
             | Error::TlsUnavailable { .. }
             | Error::ConnectionLost { .. }
             | Error::Protocol(_)
-            | Error::EncodingChanged(_) => true,
+            | Error::EncodingChanged(_)
+            | Error::NoSuitableHost { .. } => true,
             Error::Db(db) => db.sql_state().ends_session(),
             _ => false,
-        }
-    }
-
-    /// What to try, on its own (the message ends with it too), for programs that log it apart.
-    pub fn advice(&self) -> Option<&str> {
-        Some(match self {
-            Error::Config { .. } => {
-                "compare with libpq's syntax: `postgres://user:password@host:port/dbname?param=value` or \
-                 `host=… port=… user=… dbname=…`"
-            }
-            Error::UnknownParameter { .. } => {
-                "check its spelling against libpq's list (host, port, user, password, dbname, application_name, \
-                 connect_timeout, sslmode, options, passfile, …)"
-            }
-            Error::Unsupported { advice, .. } => advice,
-            Error::Connect { advice, .. } => advice,
-            Error::ConnectTimeout { .. } => "check it with `pg_isready -h <host> -p <port>` or raise connect_timeout",
-            Error::Tls { failure, .. } => failure.advice(),
-            Error::ReadTimeout { .. } => {
-                "a stalled server or network path (a dead peer, a NAT or firewall that dropped the connection); the \
-                 connection is reused if the cancel gets through within cancel_timeout, else the next query opens a \
-                 new one; raise read_timeout if queries legitimately run that long before sending rows"
-            }
-            Error::TlsUnavailable { implicit: true, .. } => {
-                "enable TLS on the server (`ssl = on` with a certificate), or, if the network to it is trusted, say \
-                 so with sslmode=prefer (or disable) in the connection string or PGSSLMODE"
-            }
-            Error::TlsUnavailable { .. } => {
-                "enable TLS on the server (`ssl = on` with a certificate), check that host and port point at it \
-                 rather than at a proxy that strips TLS, or lower sslmode if the network is trusted"
-            }
-            Error::ChannelBindingRequired { .. } => {
-                "connect with TLS to a server whose pg_hba.conf uses scram-sha-256 for this role and whose \
-                 certificate is signed with RSA or ECDSA, or set channel_binding=prefer"
-            }
-            Error::CleartextPasswordRefused => {
-                "use TLS (sslmode=require or stronger), switch the role to scram-sha-256 in pg_hba.conf, or accept \
-                 the risk explicitly with require_auth=password"
-            }
-            Error::PasswordMissing { .. } => {
-                "set it in the connection string, the PGPASSWORD environment variable or ~/.pgpass"
-            }
-            Error::AuthUnsupported { .. } => "use password, md5 or scram-sha-256 for this role in pg_hba.conf",
-            Error::AuthMethodRefused { .. } => {
-                "if the server is the one you meant, allow its method in require_auth or ask for the role's method in \
-                 pg_hba.conf to change; otherwise this server is not to be trusted with the password"
-            }
-            Error::ServerAuthentication { .. } => {
-                "check that host and port point at the intended server, and that nothing in between (a proxy, a \
-                 load balancer) alters the authentication exchange; the connection was closed"
-            }
-            Error::Db(db) => return db.advice(),
-            Error::ConnectionLost { .. } => "the next query opens a new connection",
-            Error::Protocol(_) => {
-                "check that host and port point at PostgreSQL itself; the connection was closed and the next query \
-                 opens a new one"
-            }
-            Error::EncodingChanged(_) => {
-                "remove any `SET client_encoding` from the view, the session or the role's settings"
-            }
-            Error::InvalidRelation { .. } => {
-                "pass a view name such as `v_project` or `app.v_project` (quote unusual names with double quotes, \
-                 as in SQL)"
-            }
-            Error::InvalidFragment { .. } => {
-                "write one SQL expression (balanced parentheses, closed quotes and comments, no `;`) and pass values \
-                 as $1, $2, … parameters"
-            }
-            Error::InvalidFilter { .. } => "check the Serialize implementation of the value given to the operator",
-            Error::InvalidKeyset { .. } => {
-                "end the order_by keys with a unique one (a `#[entity(column = …)]` field or one marked \
-                 `#[entity(order_key)]`), then call after(&row)"
-            }
-            Error::Encode { .. } => "split the query, or remove the NUL byte",
-            Error::NotBound => {
-                "build it with `Entity::query(&client)` / `client.query(…)`, or bind it with `.on(&client)` before \
-                 running it"
-            }
-            Error::NoDataColumn { .. } => {
-                "fraiseql-wire reads views that expose one JSON document per row in a column named `data`"
-            }
-            Error::NotJson { .. } => {
-                "define the view's column as `… AS data` with a jsonb expression, or cast it (`data::jsonb AS data`)"
-            }
-            Error::RowTooLarge { .. } => {
-                "raise Config::max_row_bytes if such rows are expected, or select less into the view's `data`"
-            }
-            Error::Decode { .. } => {
-                "the document does not fit the Rust type at that path: fix the view or the type (an `Option` or \
-                 `#[serde(default)]` for a value that may be null or missing)"
-            }
-            Error::InvalidUtf8 { .. } => {
-                "the server's data or encoding settings are broken; a view or role that switches client_encoding \
-                 causes this (rows received before the EncodingChanged error that follows may be wrong too)"
-            }
-            Error::RowNotFound => "use fetch_optional if none is possible",
-            Error::TooManyRows => "add a filter or limit(1), or use fetch_all",
-        })
-    }
-
-    /// What happened and why, without the advice.
-    fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Config { message } => write!(f, "invalid connection settings: {message}"),
-            Error::UnknownParameter { name } => write!(f, "unknown connection parameter `{name}`"),
-            Error::Unsupported { feature, .. } => write!(f, "{feature} is not supported yet by fraiseql-wire"),
-            Error::Connect { target, source, .. } => write!(f, "could not connect to {target}: {source}"),
-            Error::ConnectTimeout { target, timeout } => {
-                write!(f, "timed out after {timeout:?} connecting to {target}: the server is unreachable or overloaded")
-            }
-            Error::Tls { target, reason, .. } => write!(f, "TLS with {target} failed: {reason}"),
-            Error::ReadTimeout { timeout } => write!(
-                f,
-                "the server sent nothing for {timeout:?} while the query waited for it (read_timeout); the query \
-                 is being cancelled"
-            ),
-            Error::TlsUnavailable { target, sslmode, implicit: false } => {
-                write!(f, "{target} does not accept TLS connections, and sslmode={sslmode} requires TLS")
-            }
-            Error::TlsUnavailable { target, implicit: true, .. } => write!(
-                f,
-                "{target} does not accept TLS connections, and without an explicit sslmode fraiseql-wire does not \
-                 fall back to plaintext towards a host outside the loopback interface"
-            ),
-            Error::ChannelBindingRequired { reason } => {
-                write!(f, "channel_binding=require cannot be met: {reason}; nothing was sent")
-            }
-            Error::CleartextPasswordRefused => f.write_str(
-                "the server asked for the password in clear over an unencrypted connection to a host that is not \
-                 local; nothing was sent",
-            ),
-            Error::PasswordMissing { user } => {
-                write!(f, "the server asked for a password for user `{user}` and none was given")
-            }
-            Error::AuthUnsupported { method } => {
-                write!(f, "the server asked for {method} authentication, which fraiseql-wire does not support")
-            }
-            Error::AuthMethodRefused { method, require_auth } => write!(
-                f,
-                "the server asked for {method}, which require_auth={require_auth} does not allow; nothing was sent"
-            ),
-            Error::ServerAuthentication { reason } => {
-                write!(f, "the server did not authenticate itself: {reason}; it may not be the server you meant")
-            }
-            Error::Db(db) => write!(f, "{db}"),
-            Error::ConnectionLost { source } => write!(
-                f,
-                "the connection to the server was lost: {source}; the server may have restarted or the network dropped"
-            ),
-            Error::Protocol(message) => write!(
-                f,
-                "protocol violation: {message}; the server (or a proxy in between) is not speaking PostgreSQL's \
-                 protocol as expected"
-            ),
-            Error::EncodingChanged(encoding) => write!(
-                f,
-                "the server changed client_encoding to `{encoding}`; fraiseql-wire needs UTF8, so the connection was \
-                 closed"
-            ),
-            Error::InvalidRelation { name, reason } => write!(f, "invalid relation name `{name}`: {reason}"),
-            Error::InvalidFragment { fragment, reason } => write!(f, "invalid SQL fragment `{fragment}`: {reason}"),
-            Error::InvalidFilter { reason } => write!(f, "invalid typed filter: {reason}"),
-            Error::InvalidKeyset { reason } => write!(f, "invalid keyset pagination (`after`): {reason}"),
-            Error::Encode { reason } => write!(f, "the query cannot be sent: {reason}"),
-            Error::NotBound => f.write_str("this query is not bound to a client"),
-            Error::NoDataColumn { relation, columns } => write!(
-                f,
-                "{relation} has no `data` column (its columns are: {columns}); define it, for example \
-                 `CREATE VIEW {relation} AS SELECT id, jsonb_build_object('id', id, 'name', name) AS data FROM …`"
-            ),
-            Error::NotJson { relation, type_name } => {
-                write!(f, "the `data` column of {relation} has type {type_name}, but fraiseql-wire needs json or jsonb")
-            }
-            Error::RowTooLarge { row, size, limit } => {
-                write!(f, "row {row} is {size} bytes, above the max_row_bytes limit of {limit}; the query was stopped")
-            }
-            Error::Decode { row, path, source } => write!(f, "row {row}, at {path}: {source}"),
-            Error::InvalidUtf8 { row, valid_up_to } => {
-                write!(f, "row {row} is not valid UTF-8 (an invalid byte follows its first {valid_up_to} bytes)")
-            }
-            Error::RowNotFound => f.write_str("the query returned no row where exactly one was expected"),
-            Error::TooManyRows => f.write_str("the query returned more than one row where at most one was expected"),
         }
     }
 }

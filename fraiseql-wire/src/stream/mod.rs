@@ -29,10 +29,11 @@ pub(crate) type Predicate<T> = Arc<dyn Fn(&T) -> bool + Send + Sync>;
 /// Rows are read from the socket only as the stream is polled. A row that fails to decode is yielded as
 /// [`Error::Decode`] and the stream goes on; a server error ends the stream after the rows that preceded it.
 ///
-/// While it lives, the stream holds its client's connection: a second query on the same client (or a clone of
-/// it) waits until this stream ends or is dropped. Dropping it before the end sends a cancel request and drains
-/// the connection in the background (within `cancel_timeout`, else the connection is closed and replaced on next
-/// use).
+/// While it lives, the stream holds its connection: on a [`Client`](crate::Client), a query from another task
+/// waits until this stream ends or is dropped, and one from the task polling this stream is refused with
+/// [`Error::ConnectionBusy`]; from a pool, the connection goes back when the stream ends or is dropped. Dropping it
+/// before the end sends a cancel request and drains the connection in the background (within `cancel_timeout`;
+/// a connection that does not drain in time is closed, never reused).
 #[must_use = "streams do nothing unless polled"]
 pub struct RowStream<T> {
     state: State,
@@ -96,6 +97,7 @@ impl<T> Stream for RowStream<T> {
                     Err(error) => return this.end_with(error),
                 },
                 State::Streaming(lease) => {
+                    lease.polled_here();
                     let number = this.rows + 1;
                     let decode = this.decode;
                     let next = match lease.session() {

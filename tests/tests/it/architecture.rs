@@ -7,8 +7,20 @@ use std::path::{Path, PathBuf};
 
 /// The library's top-level modules, bottom up, as `CONTRIBUTING.md` draws them; last, the fuzz targets' entry
 /// points (feature `fuzzing`), which may reach into any layer.
-const LAYERS: &[&str] =
-    &["error", "protocol", "config", "connection", "sql", "executor", "stream", "query", "entity", "client", "fuzzing"];
+const LAYERS: &[&str] = &[
+    "error",
+    "protocol",
+    "config",
+    "connection",
+    "sql",
+    "executor",
+    "stream",
+    "query",
+    "entity",
+    "client",
+    "pool",
+    "fuzzing",
+];
 
 /// The library crates whose files are checked for size.
 const CRATES: &[&str] = &["fraiseql-wire/src", "fraiseql-wire-derive/src"];

@@ -21,6 +21,7 @@ mod load;
 mod memory;
 mod network_faults;
 mod off_host;
+mod pool;
 mod protocol_versions;
 mod readme;
 mod server_faults;

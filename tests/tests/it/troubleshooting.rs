@@ -122,6 +122,20 @@ async fn actual_messages(db: &TestDatabase) -> BTreeMap<&'static str, String> {
     proxy.set(Fault::Reset);
     actual.insert("connection-lost", drain_to_error(&mut rows).await.to_string());
 
+    let mut held = client.query("v_endless").stream();
+    held.next().await.expect("a row").expect("a good row");
+    actual.insert("connection-busy", query_error(&client, "v_small").await.to_string());
+    drop(held);
+    let config: Config = socket(AuthUser::Scram).parse().expect("settings");
+    let pool = fraiseql_wire::Pool::builder(config).max_size(1).wait_timeout(Duration::from_millis(100));
+    let pool = pool.connect().await.expect("pool");
+    let mut held = pool.query("v_endless").stream();
+    held.next().await.expect("a row").expect("a good row");
+    actual.insert("pool-timeout", pool.query("v_small").fetch_all().await.expect_err("exhausted").to_string());
+    drop(held);
+    let standby = format!("{}?target_session_attrs=standby", db.url(AuthUser::Scram));
+    actual.insert("no-suitable-host", connect_error(&standby).await.to_string());
+
     let no_tls = format!("{}?sslmode=require", db.url(AuthUser::Scram));
     actual.insert("tls-unavailable", connect_error(&no_tls).await.to_string());
     let tls_db = cluster(Kind::Pg15Tls).database().await;
