@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fraiseql_wire::{Client, Error};
+use fraiseql_wire::{Client, Error, Executor, Pool, Query};
 use fraiseql_wire_tests::fault_proxy::{Fault, FaultProxy};
 use fraiseql_wire_tests::{AuthUser, TestCluster, TestDatabase};
 use futures_util::StreamExt;
@@ -37,6 +37,8 @@ struct Owner {
 #[derive(Debug, Default)]
 struct Run {
     rows: u64,
+    /// Until the first row: with a pool, mostly the wait for a connection.
+    first_row: Duration,
     elapsed: Duration,
     errors: Vec<String>,
 }
@@ -48,11 +50,14 @@ impl Run {
 }
 
 /// Streams `limit` typed rows of `relation`.
-async fn stream_typed(client: &Client, relation: &str, limit: u64) -> Run {
+async fn stream_typed(executor: &impl Executor, relation: &str, limit: u64) -> Run {
     let started = Instant::now();
     let mut run = Run::default();
-    let mut rows = client.query(relation).order_by_sql("id").limit(limit).stream_as::<Project>();
+    let mut rows = Query::view(relation).on(executor).order_by_sql("id").limit(limit).stream_as::<Project>();
     while let Some(row) = rows.next().await {
+        if run.rows == 0 {
+            run.first_row = started.elapsed();
+        }
         match row {
             Ok(_) => run.rows += 1,
             Err(error) => run.errors.push(error.to_string()),
@@ -129,6 +134,58 @@ async fn four_clients_stream_twenty_thousand_rows_each() {
     let (db, schema) = staging(100_000).await;
     let runs = concurrent(&db.url(AuthUser::Scram), &format!("{schema}.v_project"), 4, 20_000).await;
     report("4 x 20,000", &runs, 20_000);
+}
+
+/// 50 tasks share one pool of 10 connections, each streaming 20,000 typed rows: every task completes, none waits
+/// for a connection longer than the pool's wait timeout (it would fail with `PoolTimeout`), and the aggregate
+/// rate is printed beside one client streaming the same 1,000,000 rows in one query.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_tasks_share_a_pool_of_ten() {
+    const TASKS: usize = 50;
+    const ROWS: u64 = 20_000;
+    let wait_timeout = Duration::from_secs(60);
+    let (db, schema) = staging(100_000).await;
+    let relation = format!("{schema}.v_project");
+    let config = db.url(AuthUser::Scram).parse().expect("url");
+    let pool = Pool::builder(config).max_size(10).wait_timeout(wait_timeout).connect().await.expect("pool");
+
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..TASKS {
+        let (pool, relation) = (pool.clone(), relation.clone());
+        tasks.push(tokio::spawn(async move { stream_typed(&pool, &relation, ROWS).await }));
+    }
+    let mut runs = Vec::new();
+    for task in tasks {
+        runs.push(task.await.expect("a pool task panicked"));
+    }
+    let elapsed = started.elapsed();
+    for (i, run) in runs.iter().enumerate() {
+        assert!(run.errors.is_empty(), "task {i}: {:?}", run.errors);
+        assert_eq!(run.rows, ROWS, "task {i}");
+    }
+    let longest = runs.iter().map(|run| run.elapsed).max().unwrap_or_default();
+    let longest_wait = runs.iter().map(|run| run.first_row).max().unwrap_or_default();
+    assert!(longest_wait < wait_timeout, "a task waited {longest_wait:?} for its first row");
+    let status = pool.status();
+    assert!(status.size <= 10, "{status:?}");
+    let total = (TASKS as u64 * ROWS) as f64;
+    println!(
+        "figure: pool 50 tasks x 20,000 on 10 connections: {total} rows in {elapsed:.2?} ({:.0} rows/s), longest \
+         task {longest:.2?}, longest wait for the first row {longest_wait:.2?}",
+        total / elapsed.as_secs_f64()
+    );
+
+    let client = Client::connect(&db.url(AuthUser::Scram)).await.expect("connect");
+    let single = stream_typed(&client, &relation, 100_000).await;
+    assert!(single.errors.is_empty(), "{:?}", single.errors);
+    println!(
+        "figure: one client, 100,000 rows in one query: {:.2?} ({:.0} rows/s)",
+        single.elapsed,
+        single.rows_per_second()
+    );
+    let (_, peak) = memory();
+    println!("figure: pool run: peak resident {} MiB", peak >> 20);
 }
 
 /// 5 clients × 100,000 rows, then 10 clients × 50,000 rows, concurrently.

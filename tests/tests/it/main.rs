@@ -15,6 +15,7 @@ mod entity_uuid;
 mod errors;
 mod faults;
 mod harness;
+mod hosts;
 mod hostile;
 mod leaks;
 mod load;
