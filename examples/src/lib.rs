@@ -1,4 +1,4 @@
-//! Runnable examples: `cargo run -p examples --example quickstart` and `--example typed_entity`.
+//! Runnable examples: `cargo run -p examples --example quickstart`, `--example typed_entity`, `--example pool`.
 //!
 //! This library holds what the examples share: finding a database to run against.
 
