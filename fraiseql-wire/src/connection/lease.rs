@@ -171,7 +171,8 @@ impl SessionSlot {
             }
         };
         let (session, fresh) = match guard.take() {
-            Some(session) if session.is_idle() => (session, false),
+            // Checked without a round trip: a server that restarted while the session was idle is noticed here.
+            Some(session) if session.is_reusable() => (session, false),
             _ => (Session::connect(&self.settings).await?, true),
         };
         let home = SlotHome { guard, holder: Arc::clone(&self.holder) };

@@ -16,6 +16,8 @@ mod tls;
 mod transport;
 mod wire;
 
-pub(crate) use lease::{Home, Lease, SessionSlot};
+#[cfg(feature = "pool")]
+pub(crate) use lease::Home;
+pub(crate) use lease::{Lease, SessionSlot};
 pub(crate) use row::RawRow;
 pub(crate) use session::{Described, Next, Session};

@@ -54,6 +54,7 @@ pub(crate) enum Event {
     /// The client sent a query (Parse, Bind, Describe, Execute, Sync).
     QuerySent,
     /// The client sent a lone Sync, which the server answers with ReadyForQuery alone.
+    #[cfg_attr(not(feature = "pool"), allow(dead_code))]
     PingSent,
     /// ParseComplete or BindComplete: the server took the statement and its parameters.
     Acknowledged,
@@ -231,6 +232,7 @@ impl Session {
     }
 
     /// One round trip (a lone Sync, answered by ReadyForQuery): proves that the server still answers.
+    #[cfg_attr(not(feature = "pool"), allow(dead_code))]
     pub(crate) async fn ping(&mut self) -> Result<(), Error> {
         if !self.is_idle() {
             return Err(Error::protocol(format!("a ping was sent while the session was {}", self.state)));
