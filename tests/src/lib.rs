@@ -10,6 +10,9 @@
 //! `pg_hba.conf` lines for `local` (Unix socket) and `host` (TCP) connections. Setup SQL runs
 //! through `tokio-postgres`, independently of the crate under test.
 //!
+//! A cluster started with [`ClusterOptions::primary`] can have streaming replicas
+//! ([`TestCluster::start_replica`], [`TestCluster::promote`], [`TestCluster::wait_for_replica`]).
+//!
 //! # Finding PostgreSQL
 //!
 //! The server binaries are taken from, in order: the directory in `$FRAISEQL_PG_BIN`,
@@ -45,6 +48,7 @@ pub mod netns;
 mod options;
 mod os;
 mod proxy;
+mod replica;
 mod server;
 mod setup;
 
@@ -352,7 +356,8 @@ impl TestCluster {
         let admin = self.admin("postgres").await;
         if let Err(e) = admin.batch_execute(&format!("CREATE DATABASE {name}")).await {
             panic!(
-                "{WHO}: CREATE DATABASE {name} failed: {}. Server log {}:\n{}",
+                "{WHO}: CREATE DATABASE {name} failed: {}. (A replica is read-only: create the database on its \
+                 primary, then wait_for_replica.) Server log {}:\n{}",
                 describe(&e),
                 self.spec.log_path.display(),
                 server::log_tail(&self.spec)
