@@ -11,7 +11,8 @@
 //! through `tokio-postgres`, independently of the crate under test.
 //!
 //! A cluster started with [`ClusterOptions::primary`] can have streaming replicas
-//! ([`TestCluster::start_replica`], [`TestCluster::promote`], [`TestCluster::wait_for_replica`]).
+//! ([`TestCluster::start_replica`], [`TestCluster::promote`], [`TestCluster::wait_for_replica`]), and
+//! [`PgBouncer`] puts a connection pooler in front of any cluster.
 //!
 //! # Finding PostgreSQL
 //!
@@ -47,6 +48,7 @@ pub mod fault_proxy;
 pub mod netns;
 mod options;
 mod os;
+mod pgbouncer;
 mod proxy;
 mod replica;
 mod server;
@@ -65,6 +67,7 @@ use tokio_postgres::NoTls;
 pub use crate::certs::{CERT_USER, CertFiles, TestCerts};
 use crate::conninfo::Endpoint;
 pub use crate::options::{ClusterOptions, PgServer, ServerTls};
+pub use crate::pgbouncer::{PgBouncer, PoolMode};
 pub use crate::proxy::Proxy;
 use crate::server::{LaunchError, Running, ServerSpec};
 
