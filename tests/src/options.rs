@@ -38,3 +38,35 @@ pub struct ClusterOptions {
     /// SQL run as the superuser in database `postgres` once the standard roles exist (more roles, say).
     pub sql: Vec<String>,
 }
+
+impl ClusterOptions {
+    /// A cluster that [`TestCluster::start_replica`](crate::TestCluster::start_replica) can copy: the default
+    /// options plus [`replication`](Self::replication).
+    pub fn primary() -> ClusterOptions {
+        ClusterOptions::default().replication()
+    }
+
+    /// Lets `postgres` open replication connections without a password (over the Unix socket and 127.0.0.1), and
+    /// sets the primary up so that its replicas keep up.
+    pub fn replication(mut self) -> ClusterOptions {
+        // `all` in pg_hba.conf does not match replication connections: they need lines of their own.
+        self.hba.push("local replication postgres trust".to_owned());
+        self.hba.push("host replication postgres 127.0.0.1/32 trust".to_owned());
+        self.settings.extend(
+            [
+                "wal_level = replica",
+                "max_wal_senders = 10",
+                // Keeps the WAL a replica still needs even if it was stopped while the primary wrote: a test that
+                // stops a replica for a while must not find it unable to catch up.
+                "wal_keep_size = '256MB'",
+                // The replicas copy this file, and these are their settings: read queries on a replica are not
+                // cancelled by the primary's vacuum, and a replica whose primary restarted reconnects quickly.
+                "hot_standby = on",
+                "hot_standby_feedback = on",
+                "wal_retrieve_retry_interval = '200ms'",
+            ]
+            .map(str::to_owned),
+        );
+        self
+    }
+}

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use crate::os::{self, RunAs};
 
-/// The log line that tells us the server accepts connections.
-const READY: &str = "database system is ready to accept connections";
+/// The start of the log line that tells us the server accepts connections. A hot standby says "ready to accept
+/// read-only connections" instead (PostgreSQL 13: "read only"), hence only the common prefix.
+const READY: &str = "database system is ready to accept";
 
 /// How long the postmaster may take to become ready.
 pub(crate) const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
