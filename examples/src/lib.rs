@@ -1,4 +1,5 @@
-//! Runnable examples: `cargo run -p examples --example quickstart`, `--example typed_entity`, `--example pool`.
+//! Runnable examples: `cargo run -p examples --example quickstart`, `--example typed_entity`, `--example pool`,
+//! `--example replicas`.
 //!
 //! This library holds what the examples share: finding a database to run against.
 
