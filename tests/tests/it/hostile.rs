@@ -306,3 +306,40 @@ async fn a_server_that_never_becomes_ready_fails_within_the_connect_timeout() {
     assert!(matches!(error, Error::ConnectTimeout { .. }), "{error:?}");
     assert!(started.elapsed() >= Duration::from_secs(2) && started.elapsed() < NO_HANG);
 }
+
+/// A server that reports neither `in_hot_standby` nor `default_transaction_read_only` (as before PostgreSQL 14)
+/// is asked its role with one query; the answer decides, and a malformed answer is a protocol error, never a
+/// guess. `row` is the DataRow the script answers with.
+fn role_answering_server(row: Vec<u8>) -> FakeServer {
+    FakeServer::start(move |mut socket| {
+        let row = row.clone();
+        async move {
+            fake_server::read_startup(&mut socket).await;
+            socket.write_all(&fake_server::ready_session()).await.expect("writing the session start");
+            if fake_server::read_until(&mut socket, b'Q').await.is_some() {
+                let mut answer = fake_server::message(b'T', &[0, 0]);
+                answer.extend(row);
+                answer.extend(fake_server::message(b'C', b"SELECT 1\0"));
+                answer.extend(fake_server::message(b'Z', b"I"));
+                socket.write_all(&answer).await.expect("writing the answer");
+            }
+            let _ = fake_server::read_until(&mut socket, 0).await;
+        }
+    })
+}
+
+#[tokio::test]
+async fn a_server_that_does_not_report_its_role_is_asked() {
+    let standby = role_answering_server(data_row(&[(1, b"t"), (2, b"on")]));
+    let with = |attrs: &str| format!("{} target_session_attrs={attrs}", conninfo(&standby));
+    timeout(NO_HANG, Client::connect(&with("standby"))).await.expect("hung").expect("a standby is a standby");
+    let error = timeout(NO_HANG, Client::connect(&with("read-write"))).await.expect("hung").unwrap_err();
+    assert!(error.to_string().contains("(standby)"), "{error}");
+
+    let garbled = role_answering_server(data_row(&[(1, b"t")]));
+    let error = timeout(NO_HANG, Client::connect(&format!("{} target_session_attrs=primary", conninfo(&garbled))))
+        .await
+        .expect("hung")
+        .unwrap_err();
+    assert!(matches!(error, fraiseql_wire::Error::Protocol(_)), "{error:?}");
+}
