@@ -11,6 +11,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("hosts", &self.hosts)
+            .field("hostaddrs", &self.hostaddrs)
             .field("ports", &self.ports)
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| REDACTED))
@@ -40,6 +41,10 @@ impl fmt::Display for Config {
         if !self.hosts.is_empty() {
             let hosts: Vec<String> = self.hosts.iter().map(Host::to_string).collect();
             pairs.push(("host", hosts.join(",")));
+        }
+        if !self.hostaddrs.is_empty() {
+            let addrs: Vec<String> = self.hostaddrs.iter().map(ToString::to_string).collect();
+            pairs.push(("hostaddr", addrs.join(",")));
         }
         if !self.ports.is_empty() {
             let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();

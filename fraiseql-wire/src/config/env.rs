@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use super::liveness::{self, Liveness};
 use super::os_user::passwd_entry;
-use super::parse::{DEFAULT_PORT, parse_connect_timeout, parse_host_list, parse_hostaddr_list, parse_port_list};
-use super::{Config, Host, RequireAuth, Resolved, Secret, Target, TlsSettings, pgpass, protocol, routing};
+use super::parse::parse_connect_timeout;
+use super::{Config, RequireAuth, Resolved, Secret, TlsSettings, pgpass, protocol, routing, targets};
 use crate::error::Error;
 
 /// The environment variables resolution reads.
@@ -42,12 +42,6 @@ const VARS: &[&str] = &[
     "PGLOADBALANCEHOSTS",
 ];
 
-/// Where the server's Unix socket is looked for when no host is given, in order.
-const DEFAULT_SOCKET_DIRS: &[&str] = &["/var/run/postgresql", "/tmp"];
-
-/// The host used when no socket is found in [`DEFAULT_SOCKET_DIRS`].
-const DEFAULT_TCP_HOST: &str = "localhost";
-
 /// `application_name` when none is configured.
 const DEFAULT_APPLICATION_NAME: &str = "fraiseql-wire";
 
@@ -65,7 +59,7 @@ pub(crate) struct Environment {
     /// The home directory, where `.pgpass` lives.
     home: Option<PathBuf>,
     /// Whether a socket file exists.
-    socket_exists: SocketProbe,
+    pub(super) socket_exists: SocketProbe,
     /// Whether a regular file exists (the default client certificate).
     file_exists: SocketProbe,
 }
@@ -227,7 +221,7 @@ impl Config {
             (None, None) => None,
         });
 
-        let targets = self.targets(env)?;
+        let targets = targets::resolve(self, env)?;
 
         let password = match self.password.as_deref().or(env.var("PGPASSWORD")) {
             Some(password) => Some(Secret::from(password.to_owned())),
@@ -258,50 +252,6 @@ impl Config {
             cancel_timeout: self.cancel_timeout,
         })
     }
-
-    /// The hosts and ports to try, in order.
-    fn targets(&self, env: &Environment) -> Result<Vec<Target>, Error> {
-        let ports = match (self.ports.is_empty(), env.var("PGPORT")) {
-            (false, _) => self.ports.clone(),
-            (true, Some(value)) => parse_port_list(value, "PGPORT")?,
-            (true, None) => Vec::new(),
-        };
-        let mut hosts = self.hosts.clone();
-        if hosts.is_empty() {
-            if let Some(value) = env.var("PGHOSTADDR") {
-                hosts = parse_hostaddr_list(value, "PGHOSTADDR")?;
-            } else if let Some(value) = env.var("PGHOST") {
-                hosts = parse_host_list(value, "PGHOST")?;
-            }
-        }
-        if hosts.is_empty() {
-            let port = ports.first().copied().unwrap_or(DEFAULT_PORT);
-            hosts.push(default_host(env, port));
-        }
-        match ports.as_slice() {
-            [] | [_] => {
-                let port = ports.first().copied().unwrap_or(DEFAULT_PORT);
-                Ok(hosts.into_iter().map(|host| Target { host, port }).collect())
-            }
-            _ if ports.len() == hosts.len() => {
-                Ok(hosts.into_iter().zip(ports).map(|(host, port)| Target { host, port }).collect())
-            }
-            _ => Err(Error::config(format!(
-                "{} ports for {} hosts: give one port for all hosts or one per host, in the same order",
-                ports.len(),
-                hosts.len()
-            ))),
-        }
-    }
-}
-
-/// The default socket directory whose `.s.PGSQL.<port>` exists, else TCP `localhost`.
-fn default_host(env: &Environment, port: u16) -> Host {
-    DEFAULT_SOCKET_DIRS
-        .iter()
-        .map(PathBuf::from)
-        .find(|dir| (env.socket_exists)(&dir.join(format!(".s.PGSQL.{port}"))))
-        .map_or_else(|| Host::Tcp(DEFAULT_TCP_HOST.to_owned()), Host::Unix)
 }
 
 #[cfg(test)]
@@ -309,8 +259,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::config::SslMode;
     use crate::config::pgpass::test_support::TempDir;
+    use crate::config::{Host, SslMode, Target};
 
     fn env() -> Environment {
         Environment::empty().with_os_user("osuser")
@@ -334,7 +284,7 @@ mod tests {
         assert_eq!(r.options, None);
         assert_eq!(r.connect_timeout, Some(Duration::from_secs(10)));
         assert_eq!(r.tls.mode, SslMode::Prefer);
-        assert_eq!(r.targets, vec![Target { host: Host::Tcp("localhost".to_owned()), port: 5432 }]);
+        assert_eq!(r.targets, vec![Target { host: Host::Tcp("localhost".to_owned()), port: 5432, addr: None }]);
         assert_eq!(r.max_row_bytes, crate::config::DEFAULT_MAX_ROW_BYTES);
         assert_eq!(r.cancel_timeout, Duration::from_secs(5));
     }
@@ -407,10 +357,20 @@ mod tests {
     }
 
     #[test]
-    fn hostaddr_env_beats_host_env_but_not_config() {
+    fn hostaddr_pairs_with_host_as_in_libpq() {
         let env = env().with_var("PGHOST", "name").with_var("PGHOSTADDR", "192.0.2.1");
-        assert_eq!(targets(&resolve("", &env).unwrap()), ["192.0.2.1:5432"]);
-        assert_eq!(targets(&resolve("host=cfg", &env).unwrap()), ["cfg:5432"]);
+        let r = resolve("", &env).unwrap();
+        assert_eq!(targets(&r), ["name:5432"]);
+        assert_eq!(r.targets[0].addr, Some("192.0.2.1".parse().unwrap()));
+        let alone = resolve("", &self::env().with_var("PGHOSTADDR", "192.0.2.1")).unwrap();
+        assert_eq!(targets(&alone), ["192.0.2.1:5432"]);
+        let r = resolve("host=a,b hostaddr=192.0.2.1,::1 port=1,2", &self::env()).unwrap();
+        assert_eq!(targets(&r), ["a:1", "b:2"]);
+        assert_eq!(r.targets[1].addr, Some("::1".parse().unwrap()));
+        let error = resolve("host=a,b hostaddr=192.0.2.1", &self::env()).unwrap_err();
+        assert!(error.to_string().contains("1 hostaddr entries for 2 hosts"), "{error}");
+        let error = resolve("host=/run/pg hostaddr=192.0.2.1", &self::env()).unwrap_err();
+        assert!(error.to_string().contains("socket directory"), "{error}");
         let bad = env.with_var("PGHOSTADDR", "not-an-ip");
         match resolve("", &bad) {
             Err(Error::Config { message }) => assert!(message.contains("PGHOSTADDR"), "{message}"),

@@ -13,10 +13,12 @@ mod pgpass;
 mod protocol;
 mod routing;
 mod secret;
+mod targets;
 mod tls;
 mod uri;
 
 use std::fmt;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -81,6 +83,7 @@ impl fmt::Display for Host {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Config {
     pub(crate) hosts: Vec<Host>,
+    pub(crate) hostaddrs: Vec<IpAddr>,
     pub(crate) ports: Vec<u16>,
     pub(crate) user: Option<String>,
     pub(crate) password: Option<Secret>,
@@ -113,6 +116,7 @@ impl Config {
     pub fn new() -> Self {
         Config {
             hosts: Vec::new(),
+            hostaddrs: Vec::new(),
             ports: Vec::new(),
             user: None,
             password: None,
@@ -145,6 +149,14 @@ impl Config {
     /// Adds a Unix socket directory to try.
     pub fn host_path(mut self, dir: impl Into<PathBuf>) -> Self {
         self.hosts.push(Host::Unix(dir.into()));
+        self
+    }
+
+    /// Adds a numeric address to connect to (libpq's `hostaddr`): one per host in the same order, so the name
+    /// is not looked up but still used for TLS verification and `.pgpass`, or, without hosts, the hosts
+    /// themselves.
+    pub fn hostaddr(mut self, addr: IpAddr) -> Self {
+        self.hostaddrs.push(addr);
         self
     }
 
@@ -376,8 +388,11 @@ impl FromStr for Config {
 /// One place to connect to, after defaults are applied.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Target {
+    /// The name (used for TLS, `.pgpass` and messages).
     pub(crate) host: Host,
     pub(crate) port: u16,
+    /// libpq's `hostaddr`: the address to connect to instead of looking the name up.
+    pub(crate) addr: Option<IpAddr>,
 }
 
 impl fmt::Display for Target {

@@ -62,39 +62,27 @@ const UNSUPPORTED: &[(&str, &str)] = &[
 /// Parses a libpq connection string: the URI form if it starts with `postgresql://` or `postgres://`, else the
 /// `key=value` form.
 pub(super) fn parse(s: &str) -> Result<Config, Error> {
-    let mut parsed = Parsed { config: Config::new(), hostaddrs: None };
+    let mut parsed = Parsed { config: Config::new() };
     let trimmed = s.trim_matches(|c: char| c.is_ascii_whitespace());
     match trimmed.strip_prefix("postgresql://").or_else(|| trimmed.strip_prefix("postgres://")) {
         Some(rest) => parse_uri(rest, &mut parsed)?,
         None => parse_pairs(s, &mut parsed)?,
     }
-    Ok(parsed.finish())
+    Ok(parsed.config)
 }
 
 /// A configuration being parsed.
 pub(super) struct Parsed {
     pub(super) config: Config,
-    /// `hostaddr`, kept apart so that it wins over `host` whatever their order.
-    hostaddrs: Option<Vec<Host>>,
 }
 
 impl Parsed {
-    fn finish(mut self) -> Config {
-        if let Some(addrs) = self.hostaddrs {
-            self.config.hosts = addrs;
-        }
-        self.config
-    }
-
     /// Applies one parameter; a later value replaces an earlier one, as in libpq.
     pub(super) fn set(&mut self, key: &str, value: &str) -> Result<(), Error> {
         let config = &mut self.config;
         match key {
             "host" => config.hosts = parse_host_list(value, "host")?,
-            "hostaddr" => {
-                let addrs = parse_hostaddr_list(value, "hostaddr")?;
-                self.hostaddrs = if addrs.is_empty() { None } else { Some(addrs) };
-            }
+            "hostaddr" => config.hostaddrs = parse_hostaddr_list(value, "hostaddr")?,
             "port" => config.ports = parse_port_list(value, "port")?,
             "user" => config.user = non_empty(value),
             "password" => config.password = non_empty(value).map(Secret::from),
@@ -206,18 +194,19 @@ pub(super) fn host_from_str(entry: &str) -> Host {
 }
 
 /// Parses a comma-separated `hostaddr` list (from a parameter or `PGHOSTADDR`): numeric IP addresses only.
-pub(super) fn parse_hostaddr_list(value: &str, source: &str) -> Result<Vec<Host>, Error> {
+pub(super) fn parse_hostaddr_list(value: &str, source: &str) -> Result<Vec<IpAddr>, Error> {
     if value.is_empty() {
         return Ok(Vec::new());
     }
     value
         .split(',')
-        .map(|entry| match entry.parse::<IpAddr>() {
-            Ok(_) => Ok(Host::Tcp(entry.to_owned())),
-            Err(_) => Err(Error::config(format!(
-                "invalid {source} `{entry}`: expected a numeric IP address such as 192.0.2.10 or ::1 \
-                 (put host names in `host`)"
-            ))),
+        .map(|entry| {
+            entry.parse::<IpAddr>().map_err(|_| {
+                Error::config(format!(
+                    "invalid {source} `{entry}`: expected a numeric IP address such as 192.0.2.10 or ::1 \
+                     (put host names in `host`)"
+                ))
+            })
         })
         .collect()
 }
@@ -432,12 +421,11 @@ mod tests {
     }
 
     #[test]
-    fn hostaddr_wins_over_host() {
+    fn hostaddr_is_kept_beside_host() {
         let c = parse("hostaddr=192.0.2.1 host=db.example.com").unwrap();
-        assert_eq!(c.hosts, vec![tcp("192.0.2.1")]);
-        let c = parse("host=db.example.com hostaddr=192.0.2.1,::1").unwrap();
-        assert_eq!(c.hosts, vec![tcp("192.0.2.1"), tcp("::1")]);
+        assert_eq!((c.hosts, c.hostaddrs), (vec![tcp("db.example.com")], vec!["192.0.2.1".parse::<IpAddr>().unwrap()]));
         let c = parse("postgresql://db.example.com/x?hostaddr=10.0.0.1").unwrap();
-        assert_eq!(c.hosts, vec![tcp("10.0.0.1")]);
+        assert_eq!(c.hostaddrs, ["10.0.0.1".parse::<IpAddr>().unwrap()]);
+        assert_eq!(parse(&c.to_string()).unwrap().hostaddrs, c.hostaddrs);
     }
 }

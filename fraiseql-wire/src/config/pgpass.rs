@@ -280,7 +280,7 @@ empty:5432:*:*:
         let private = dir.write("private", contents, 0o600);
         let shared = dir.write("shared", contents, 0o644);
         let group = dir.write("group", contents, 0o640);
-        let targets = [Target { host: Host::Tcp("h".to_owned()), port: 5432 }];
+        let targets = [Target { host: Host::Tcp("h".to_owned()), port: 5432, addr: None }];
 
         assert_eq!(find_password(&private, &targets, "d", "u").as_deref(), Some("secret"));
         assert_eq!(find_password(&shared, &targets, "d", "u"), None, "a 0644 file is ignored");
@@ -297,9 +297,9 @@ empty:5432:*:*:
         let dir = TempDir::new("pgpass-targets");
         let path = dir.write("pgpass", "b:6000:d:u:for-b\na:5432:d:u:for-a\n", 0o600);
         let targets = [
-            Target { host: Host::Tcp("nowhere".to_owned()), port: 5432 },
-            Target { host: Host::Tcp("a".to_owned()), port: 5432 },
-            Target { host: Host::Tcp("b".to_owned()), port: 6000 },
+            Target { host: Host::Tcp("nowhere".to_owned()), port: 5432, addr: None },
+            Target { host: Host::Tcp("a".to_owned()), port: 5432, addr: None },
+            Target { host: Host::Tcp("b".to_owned()), port: 6000, addr: None },
         ];
         assert_eq!(find_password(&path, &targets, "d", "u").as_deref(), Some("for-a"));
     }

@@ -35,12 +35,13 @@ pub(crate) enum Address {
 }
 
 impl Address {
-    /// The target's addresses, in the order the resolver gives them (a host name is looked up; an IP address or a
-    /// socket directory is its own only address).
+    /// The target's addresses, in the order the resolver gives them (a host name is looked up; a `hostaddr`, an IP
+    /// address or a socket directory is its own only address).
     pub(crate) async fn of(target: &Target) -> Result<Vec<Address>, Error> {
-        let host = match &target.host {
-            Host::Tcp(host) => host,
-            Host::Unix(dir) => return Ok(vec![Address::Unix(dir.clone())]),
+        let host = match (&target.host, target.addr) {
+            (_, Some(addr)) => return Ok(vec![Address::Tcp(SocketAddr::new(addr, target.port))]),
+            (Host::Tcp(host), None) => host,
+            (Host::Unix(dir), None) => return Ok(vec![Address::Unix(dir.clone())]),
         };
         let found = tokio::net::lookup_host((host.as_str(), target.port)).await.map_err(|source| Error::Connect {
             target: target.to_string(),

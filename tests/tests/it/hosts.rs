@@ -7,9 +7,10 @@ use std::time::Duration;
 use fraiseql_wire::config::TargetSessionAttrs;
 use fraiseql_wire::{Client, Config, Error, ErrorKind};
 use fraiseql_wire_tests::fault_proxy::FaultProxy;
-use fraiseql_wire_tests::{AuthUser, TestDatabase};
+use fraiseql_wire_tests::{AuthUser, TestCerts, TestDatabase};
 use tokio::time::timeout;
 
+use crate::common::tls::{Kind, cluster, conninfo_as};
 use crate::common::{assert_usable, create_small_view, database};
 
 const NO_HANG: Duration = Duration::from_secs(30);
@@ -115,4 +116,34 @@ async fn target_session_attrs_against_a_primary() {
     let config: Config = multi_host_url(&db, &[db.port()], "").parse().expect("url");
     let error = Client::connect_with(config.target_session_attrs(TargetSessionAttrs::ReadWrite)).await.unwrap_err();
     assert!(error.to_string().contains("(primary, read-only)"), "{error}");
+}
+
+/// `hostaddr` is what is dialled (the name is never looked up), while `host` still names the server: TLS checks
+/// the certificate against the name, not against the address.
+#[tokio::test]
+async fn hostaddr_is_dialled_and_host_names_the_server() {
+    let db = database().await;
+    create_small_view(&db).await;
+    let unresolvable = format!(
+        "host=db.fraiseql.invalid hostaddr=127.0.0.1 port={} user=scram_user password={} dbname={} sslmode=disable",
+        db.port(),
+        AuthUser::Scram.password().expect("a password"),
+        db.name()
+    );
+    assert_usable(&connect(&unresolvable).await.expect("the name was looked up")).await;
+
+    let tls_db = cluster(Kind::Pg15Tls).database().await;
+    let ca = TestCerts::get().ca.display().to_string();
+    // The certificate names `localhost`, not 127.0.0.1.
+    let by_name = conninfo_as(
+        &tls_db,
+        "localhost",
+        AuthUser::Scram,
+        &format!("hostaddr=127.0.0.1 sslmode=verify-full sslrootcert={ca}"),
+    );
+    connect(&by_name).await.expect("verify-full against the host name");
+    let by_address =
+        conninfo_as(&tls_db, "127.0.0.1", AuthUser::Scram, &format!("sslmode=verify-full sslrootcert={ca}"));
+    let error = connect(&by_address).await.unwrap_err();
+    assert!(matches!(error, Error::Tls { failure: fraiseql_wire::TlsFailure::HostnameMismatch, .. }), "{error:?}");
 }
