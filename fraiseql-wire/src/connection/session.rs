@@ -9,6 +9,7 @@
 //!    │   ReadyForQuery      abandon (drop): Describing, Rows ─▶ Draining { cancel: true }
 //!    └──────────────── Draining ◀─────────────  Ending          ─▶ Draining { cancel: false }
 //!
+//!   Idle ── ping (a lone Sync, for a pool's health check) ──▶ Ending
 //!   any state ── I/O error, protocol violation, FATAL then EOF ──▶ Broken (closed, never reused)
 //! ```
 //!
