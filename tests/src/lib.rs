@@ -546,3 +546,17 @@ impl TestDatabase {
         }
     }
 }
+
+/// The first column of the first row of `sql`, run with the simple query protocol (which PgBouncer's
+/// transaction pooling allows).
+#[cfg(test)]
+async fn one_value(client: &tokio_postgres::Client, sql: &str) -> String {
+    let messages = client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {}", describe(&e)));
+    messages
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{sql}: no row"))
+}

@@ -369,18 +369,7 @@ fn is_executable(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{connect, describe};
-
-    async fn one_value(client: &tokio_postgres::Client, sql: &str) -> String {
-        let messages = client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {}", describe(&e)));
-        messages
-            .iter()
-            .find_map(|m| match m {
-                tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("{sql}: no row"))
-    }
+    use crate::{connect, describe, one_value};
 
     /// Every role logs in with its own method and reads a row; PgBouncer checks the passwords itself.
     async fn logins_and_queries_pass(mode: PoolMode) {

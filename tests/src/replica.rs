@@ -279,18 +279,7 @@ fn read_or_say(path: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::{AuthUser, ClusterOptions, StopMode, TestCluster, connect, describe};
-
-    async fn one_value(client: &tokio_postgres::Client, sql: &str) -> String {
-        let messages = client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {}", describe(&e)));
-        messages
-            .iter()
-            .find_map(|m| match m {
-                tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("{sql}: no row"))
-    }
+    use crate::{AuthUser, ClusterOptions, StopMode, TestCluster, connect, one_value};
 
     #[tokio::test]
     async fn a_replica_follows_its_primary_and_takes_over_when_promoted() {
