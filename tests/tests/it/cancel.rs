@@ -196,15 +196,20 @@ async fn dropping_a_stream_in_any_state_leaves_the_connection_ready() {
     drop(sent);
     ready("right after sending its query").await;
 
+    // A query from another task waits for the connection (one from this task would be refused: it holds it).
     let mut first = client.query("v_endless").stream();
     first.try_next().await.expect("row").expect("endless");
-    let mut waiting = client.query("v_small").stream();
-    std::future::poll_fn(|cx| {
-        assert!(waiting.poll_next_unpin(cx).is_pending(), "the second query must wait for the first");
-        std::task::Poll::Ready(())
+    let other = client.clone();
+    tokio::spawn(async move {
+        let mut waiting = other.query("v_small").stream();
+        std::future::poll_fn(|cx| {
+            assert!(waiting.poll_next_unpin(cx).is_pending(), "the second query must wait for the first");
+            std::task::Poll::Ready(())
+        })
+        .await;
     })
-    .await;
-    drop(waiting);
+    .await
+    .expect("the waiting task");
     drop(first);
     ready("while waiting for the connection").await;
 

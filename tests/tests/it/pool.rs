@@ -133,16 +133,12 @@ async fn a_connection_that_cannot_be_drained_is_never_lent_again() {
     let rows = holding(&pool).await;
     proxy.set(Fault::Stall);
     drop(rows);
-    // The stalled drain holds the only place until cancel_timeout passes; only then may a query go on.
-    let waiter = tokio::spawn({
-        let pool = pool.clone();
-        async move { backend_pid(&pool).await }
-    });
+    // The stalled drain keeps the connection out of the pool until cancel_timeout passes, then it leaves the pool.
+    assert_eq!(pool.status().available, 0, "an undrained connection is available: {:?}", pool.status());
     let discarded = crate::common::wait_for(NO_HANG, || async { (pool.status().size == 0).then_some(()) }).await;
     assert!(discarded.is_some(), "the undrained connection stayed in the pool: {:?}", pool.status());
     proxy.set(Fault::Pass);
-    let new_pid = timeout(NO_HANG, waiter).await.expect("hung").expect("task");
-    assert_ne!(new_pid, pid, "the connection that could not be drained was lent again");
+    assert_ne!(backend_pid(&pool).await, pid, "the connection that could not be drained was lent again");
 }
 
 /// Connections the server closed while idle in the pool (terminated backends) are noticed without a round trip
@@ -154,9 +150,13 @@ async fn connections_closed_by_the_server_are_never_lent() {
     let app = crate::common::app_name("pool_terminated");
     let config: Config = format!("{} application_name={app}", db.socket_conninfo(AuthUser::Scram)).parse().unwrap();
     let pool = Pool::builder(config).max_size(2).connect().await.expect("pool");
-    // Two connections open: both lent at once.
-    let (a, b) = tokio::join!(pool.query("v_pid").fetch_all(), pool.query("v_pid").fetch_all());
-    let before = [a.expect("a")[0]["pid"].clone(), b.expect("b")[0]["pid"].clone()];
+    // Two connections open: two streams alive at once, each on its own.
+    let (mut a, mut b) = (pool.query("v_pid").stream(), pool.query("v_pid").stream());
+    let first = a.next().await.expect("a row").expect("a good row")["pid"].clone();
+    let second = b.next().await.expect("a row").expect("a good row")["pid"].clone();
+    assert!(a.next().await.is_none() && b.next().await.is_none());
+    assert_ne!(first, second, "two live streams shared a connection");
+    let before = [first, second];
     let terminated = db
         .admin()
         .query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", &[&app])
