@@ -32,7 +32,10 @@ impl Param {
 ///
 /// Implemented for strings, integers, floats, `bool`, `char`, `serde_json::Value` (as JSON text), `Option<T>`
 /// (`None` is `NULL`) and slices or `Vec`s of these (as a PostgreSQL array literal).
-pub trait ToParam {
+///
+/// `Sync`, so that the `&[&dyn ToParam]` of a query built and awaited in one expression keeps the future `Send`
+/// (for `tokio::spawn`).
+pub trait ToParam: Sync {
     /// The parameter for this value.
     fn to_param(&self) -> Param;
 }
