@@ -1,4 +1,4 @@
-//! Where a query runs: the one trait that a [`Client`](crate::Client) (and later a pool) implements, so that
+//! Where a query runs: the one trait that a [`Client`](crate::Client) and a pool implement, so that
 //! `Project::query(&client)` and the `Query` it returns know nothing about what lends them a session.
 
 use std::future::Future;
@@ -22,7 +22,7 @@ impl LeaseSource for SessionSlot {
     }
 }
 
-/// Something queries run on: a [`Client`](crate::Client).
+/// Something queries run on: a [`Client`](crate::Client), or a `Pool` (feature `pool`).
 ///
 /// Entity queries take any executor (`Project::query(&client)`), and a query built without one can be bound to
 /// one later with [`Query::on`](crate::Query::on). The trait is sealed: fraiseql-wire implements it for its own
