@@ -1,5 +1,6 @@
 //! Through PgBouncer (Debian's package), in transaction and session pooling: streaming, typed queries, the
-//! cancel of a dropped stream (PgBouncer forwards it to the right server connection), and a pool on top.
+//! cancel of a dropped stream (PgBouncer forwards it to the right server connection), and a pool on top, its
+//! health check included.
 
 use std::time::Duration;
 
@@ -85,7 +86,8 @@ async fn a_pool_through_pgbouncer() {
     for mode in MODES {
         let bouncer = PgBouncer::start(TestCluster::shared(), mode);
         let config = bouncer.url(AuthUser::Scram, db.name()).parse().expect("url");
-        let pool = Pool::builder(config).max_size(3).connect().await.expect("pool");
+        // The health check's lone Sync goes through PgBouncer too.
+        let pool = Pool::builder(config).max_size(3).test_before_acquire(true).connect().await.expect("pool");
         let mut tasks = Vec::new();
         for _ in 0..8 {
             let pool = pool.clone();
