@@ -457,7 +457,11 @@ mod tests {
         for (iterations, refused) in [(0, true), (1, false), (4096, false), (100_001, true)] {
             let mut auth = scram_started();
             let nonce = match &auth.scram {
-                Some(scram) => String::from_utf8_lossy(scram.message()).split("r=").nth(1).unwrap_or("").to_owned(),
+                // The nonce may itself contain `r=`: take the attribute, which follows a comma.
+                Some(scram) => {
+                    let message = String::from_utf8_lossy(scram.message()).into_owned();
+                    message.split_once(",r=").map(|(_, nonce)| nonce.to_owned()).unwrap_or_default()
+                }
                 None => panic!("SCRAM started"),
             };
             let first = format!("r={nonce}server,s=c2FsdA==,i={iterations}");

@@ -162,7 +162,9 @@ async fn scram_against(server_first: fn(&str) -> String, server_final: &'static 
         socket.write_all(&fake_server::message(b'R', &sasl)).await.expect("writing the SASL request");
         let Some(initial) = fake_server::read_until(&mut socket, b'p').await else { return };
         let text = String::from_utf8_lossy(&initial).into_owned();
-        let nonce = text.split("r=").nth(1).unwrap_or_default().to_owned();
+        // The nonce may itself contain `r=` (it is any printable character but `,`): take the attribute.
+        let nonce = text.split_once(",r=").map(|(_, rest)| rest).unwrap_or_default();
+        let nonce = nonce.split(',').next().unwrap_or_default().to_owned();
         let mut first = 11u32.to_be_bytes().to_vec();
         first.extend_from_slice(server_first(&nonce).as_bytes());
         socket.write_all(&fake_server::message(b'R', &first)).await.expect("writing server-first");
