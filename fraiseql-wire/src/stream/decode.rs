@@ -23,10 +23,23 @@ pub(crate) fn json<T: DeserializeOwned>(row: RawRow<'_>, number: u64) -> Result<
 /// The row's JSON text as received, checked to be UTF-8, without copying it.
 pub(crate) fn raw(row: RawRow<'_>, number: u64) -> Result<Bytes> {
     let json = row.into_json_bytes();
-    match std::str::from_utf8(&json) {
-        Ok(_) => Ok(json),
-        Err(error) => Err(Error::InvalidUtf8 { row: number, valid_up_to: error.valid_up_to() }),
-    }
+    if is_utf8(&json) { Ok(json) } else { Err(invalid_utf8(&json, number)) }
+}
+
+/// Whether `bytes` are UTF-8: the fast check, which says only yes or no.
+#[inline]
+fn is_utf8(bytes: &[u8]) -> bool {
+    #[cfg(feature = "simdutf8")]
+    return simdutf8::basic::from_utf8(bytes).is_ok();
+    #[cfg(not(feature = "simdutf8"))]
+    return std::str::from_utf8(bytes).is_ok();
+}
+
+/// Where a row stops being UTF-8, found by the slower check that says where.
+#[cold]
+fn invalid_utf8(bytes: &[u8], row: u64) -> Error {
+    let valid_up_to = std::str::from_utf8(bytes).err().map_or(bytes.len(), |error| error.valid_up_to());
+    Error::InvalidUtf8 { row, valid_up_to }
 }
 
 pub(crate) fn parse<T: DeserializeOwned>(json: &[u8], row: u64) -> Result<T> {
@@ -38,8 +51,8 @@ pub(crate) fn parse<T: DeserializeOwned>(json: &[u8], row: u64) -> Result<T> {
 #[cold]
 fn explain<T: DeserializeOwned>(json: &[u8], row: u64, first: serde_json::Error) -> Error {
     // serde_json reports invalid UTF-8 inside a string as a bad code point; say what it is instead.
-    if let Err(error) = std::str::from_utf8(json) {
-        return Error::InvalidUtf8 { row, valid_up_to: error.valid_up_to() };
+    if std::str::from_utf8(json).is_err() {
+        return invalid_utf8(json, row);
     }
     let mut deserializer = serde_json::Deserializer::from_slice(json);
     match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
