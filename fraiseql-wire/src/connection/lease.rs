@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
-use super::session::{Session, State};
+use super::session::Session;
+use super::state::State;
 use crate::config::Resolved;
 use crate::error::Error;
 

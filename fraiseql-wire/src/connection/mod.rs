@@ -11,6 +11,7 @@ pub(crate) mod replay;
 mod role;
 mod row;
 mod session;
+mod state;
 mod startup;
 mod tls;
 mod transport;

@@ -8,7 +8,8 @@ use std::task::{Context, Poll, Waker};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::session::{Next, Session, State};
+use super::session::{Next, Session};
+use super::state::State;
 use super::transport::Transport;
 
 /// A transport that plays back chunks of bytes, then end of file; what is written goes nowhere.
