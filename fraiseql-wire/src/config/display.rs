@@ -29,6 +29,7 @@ impl fmt::Debug for Config {
             .field("passfile", &self.passfile)
             .field("max_row_bytes", &self.max_row_bytes)
             .field("cancel_timeout", &self.cancel_timeout)
+            .field("statement_cache_capacity", &self.statement_cache_capacity)
             .finish()
     }
 }

@@ -250,6 +250,7 @@ impl Config {
             routing: routing::resolve(self.target_session_attrs, self.load_balance_hosts, env)?,
             max_row_bytes: self.max_row_bytes,
             cancel_timeout: self.cancel_timeout,
+            statement_cache_capacity: self.statement_cache_capacity,
         })
     }
 }

@@ -35,6 +35,9 @@ pub(crate) use secret::Secret;
 pub use tls::{ChannelBinding, RootCert, SslMode, SslNegotiation, TlsVersion};
 pub(crate) use tls::{ClientCert, TlsOptions, TlsSettings};
 
+/// Default number of prepared statements each connection keeps (see [`Config::statement_cache_capacity`]).
+pub const DEFAULT_STATEMENT_CACHE_CAPACITY: usize = 64;
+
 /// Default cap on one row's size: a row above it is [`Error::RowTooLarge`].
 pub const DEFAULT_MAX_ROW_BYTES: usize = 256 * 1024 * 1024;
 
@@ -103,6 +106,7 @@ pub struct Config {
     pub(crate) load_balance_hosts: Option<LoadBalanceHosts>,
     pub(crate) max_row_bytes: usize,
     pub(crate) cancel_timeout: Duration,
+    pub(crate) statement_cache_capacity: usize,
 }
 
 impl Default for Config {
@@ -136,6 +140,7 @@ impl Config {
             load_balance_hosts: None,
             max_row_bytes: DEFAULT_MAX_ROW_BYTES,
             cancel_timeout: Duration::from_secs(5),
+            statement_cache_capacity: DEFAULT_STATEMENT_CACHE_CAPACITY,
         }
     }
 
@@ -340,6 +345,18 @@ impl Config {
         self
     }
 
+    /// How many prepared statements each connection keeps, by SQL text (default 64; 0 turns the cache off).
+    ///
+    /// A query whose SQL text was seen before on the connection skips the server's parsing and planning: the
+    /// statement prepared the first time is bound again. Past the capacity the least recently used statement is
+    /// closed. Behind PgBouncer in transaction pooling (before 1.21), set 0: a statement prepared on one server
+    /// connection is missing on the next, and each such query is then prepared twice (it still succeeds). Also
+    /// `statement_cache_capacity` in the connection string.
+    pub fn statement_cache_capacity(mut self, capacity: usize) -> Self {
+        self.statement_cache_capacity = capacity;
+        self
+    }
+
     /// The hosts set so far.
     pub fn get_hosts(&self) -> &[Host] {
         &self.hosts
@@ -423,6 +440,7 @@ pub(crate) struct Resolved {
     pub(crate) routing: Routing,
     pub(crate) max_row_bytes: usize,
     pub(crate) cancel_timeout: Duration,
+    pub(crate) statement_cache_capacity: usize,
 }
 
 impl fmt::Debug for Resolved {
@@ -440,6 +458,7 @@ impl fmt::Debug for Resolved {
             .field("protocol", &self.protocol)
             .field("liveness", &self.liveness)
             .field("routing", &self.routing)
+            .field("statement_cache_capacity", &self.statement_cache_capacity)
             .finish()
     }
 }

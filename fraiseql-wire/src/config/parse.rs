@@ -120,6 +120,14 @@ impl Parsed {
                     config.cancel_timeout = timeout;
                 }
             }
+            "statement_cache_capacity" => {
+                config.statement_cache_capacity = value.trim().parse().map_err(|_| {
+                    Error::config(format!(
+                        "invalid statement_cache_capacity `{value}`: expected a number of statements (0 turns the \
+                         cache off)"
+                    ))
+                })?;
+            }
             _ => {
                 if let Some((name, advice)) = UNSUPPORTED.iter().find(|(name, _)| *name == key) {
                     return Err(Error::unsupported(*name, *advice));
@@ -347,6 +355,8 @@ mod tests {
 
         assert!(config_err("target_session_attrs=whatever").contains("expected one of any"));
         assert!(config_err("load_balance_hosts=sometimes").contains("expected one of disable, random"));
+        assert!(config_err("statement_cache_capacity=many").contains("statement_cache_capacity"));
+        assert_eq!(parse("statement_cache_capacity=0").unwrap().statement_cache_capacity, 0);
         // require_auth is implemented: it parses, and a bad value is a settings error that says what is wrong.
         assert!(parse("require_auth=scram-sha-256,md5").unwrap().require_auth.is_some());
         assert!(config_err("require_auth=x").contains("unknown method `x`"));

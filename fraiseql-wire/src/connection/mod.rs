@@ -12,6 +12,7 @@ mod role;
 mod row;
 mod session;
 mod state;
+mod statements;
 mod startup;
 mod tls;
 mod transport;

@@ -12,10 +12,11 @@ use super::cancel::CancelToken;
 use super::row::RawRow;
 use super::startup;
 use super::state::{Event, State};
+use super::statements::{Plan, StatementCache};
 use super::wire::{Incoming, Wire};
 use crate::config::Resolved;
 use crate::error::{DbError, Error};
-use crate::protocol::query as wire_query;
+use crate::protocol::query::{self as wire_query, StatementUse};
 
 /// How the server described a query's one column.
 #[derive(Debug)]
@@ -46,13 +47,17 @@ pub(crate) struct Session {
     wire: Wire,
     cancel: Option<CancelToken>,
     state: State,
+    statements: StatementCache,
+    /// The statement the query in flight prepares, cached once its ParseComplete arrives.
+    preparing: Option<String>,
 }
 
 impl Session {
     /// Connects to the first host that answers and authenticates.
     pub(crate) async fn connect(config: &Resolved) -> Result<Session, Error> {
         let opened = startup::open(config).await?;
-        Ok(Session { wire: opened.wire, cancel: opened.cancel, state: State::Idle })
+        let statements = StatementCache::new(config.statement_cache_capacity);
+        Ok(Session { wire: opened.wire, cancel: opened.cancel, state: State::Idle, statements, preparing: None })
     }
 
     /// A session reading `io` (recorded bytes), in `state`, for the property tests of the read path.
@@ -60,7 +65,7 @@ impl Session {
     pub(crate) fn replaying(io: super::transport::Transport, max_row_bytes: usize, state: State) -> Session {
         let mut wire = Wire::new(io, max_row_bytes);
         wire.authenticated(None);
-        Session { wire, cancel: None, state }
+        Session { wire, cancel: None, state, statements: StatementCache::new(0), preparing: None }
     }
 
     /// How many bytes the read buffer holds room for.
@@ -75,6 +80,22 @@ impl Session {
 
     pub(crate) fn is_idle(&self) -> bool {
         matches!(self.state, State::Idle)
+    }
+
+    /// After the server refused a query: whether it refused a cached statement that no longer exists on the server
+    /// connection (26000, as behind a transaction pooler) or no longer fits the view (0A000, "cached plan must not
+    /// change result type"). The statement is forgotten either way; `true` means the query, prepared again, may
+    /// well succeed.
+    pub(crate) fn statement_went_stale(&mut self, sql: &str, error: &Error) -> bool {
+        match error.code() {
+            Some("26000" | "0A000") => self.statements.forget(sql),
+            // The relation is gone: a later query prepares afresh, whatever it finds then.
+            Some("42P01") => {
+                self.statements.forget(sql);
+                false
+            }
+            _ => false,
+        }
     }
 
     /// Whether the session can take a query without a round trip to find out: idle, nothing unread, and the
@@ -121,18 +142,37 @@ impl Session {
         if !self.is_idle() {
             return Err(Error::protocol(format!("a query was started while the session was {}", self.state)));
         }
-        if let Err(error) = wire_query::encode(sql, params, self.wire.write_buf()) {
+        let plan = self.statements.plan(sql);
+        let statement = StatementUse {
+            name: plan.name(),
+            parse: !matches!(plan, Plan::Cached(_)),
+            close: match &plan {
+                Plan::Prepare { evict, .. } => evict.as_deref(),
+                _ => None,
+            },
+        };
+        if let Err(error) = wire_query::encode(sql, statement, params, self.wire.write_buf()) {
             // Nothing was sent: the session stays idle.
             self.wire.write_buf().clear();
             return Err(error);
         }
+        self.preparing = match plan {
+            Plan::Prepare { name, .. } => Some(name),
+            _ => None,
+        };
         self.report(Event::QuerySent)?;
         if let Err(error) = self.wire.flush().await {
             return Err(self.fail(error));
         }
         loop {
             match self.next_message().await? {
-                Message::ParseComplete | Message::BindComplete => self.report(Event::Acknowledged)?,
+                Message::ParseComplete => {
+                    if let Some(name) = self.preparing.take() {
+                        self.statements.prepared(sql, name);
+                    }
+                    self.report(Event::Acknowledged)?;
+                }
+                Message::BindComplete | Message::CloseComplete => self.report(Event::Acknowledged)?,
                 Message::RowDescription(body) => {
                     self.report(Event::Described)?;
                     return match wire_query::check_json_column(&body) {
@@ -264,7 +304,7 @@ impl Session {
                 self.report(Event::ServerError(error))
             }
             Message::RowDescription(_) => self.report(Event::Described),
-            Message::ParseComplete | Message::BindComplete => self.report(Event::Acknowledged),
+            Message::ParseComplete | Message::BindComplete | Message::CloseComplete => self.report(Event::Acknowledged),
             _ => Err(self.fail(Error::protocol(format!("unexpected message while the session was {}", self.state)))),
         }
     }

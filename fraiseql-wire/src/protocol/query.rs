@@ -12,13 +12,29 @@ use crate::error::Error;
 /// Format code of PostgreSQL's text format.
 const TEXT_FORMAT: i16 = 0;
 
-/// Writes Parse, Bind, Describe, Execute and Sync for the unnamed statement and portal.
+/// Which statement a query runs, and what to send for it first.
+pub(crate) struct StatementUse<'a> {
+    /// The statement's name (`""`: the unnamed one).
+    pub(crate) name: &'a str,
+    /// Whether to send a Parse first (a statement not prepared yet, or the unnamed one).
+    pub(crate) parse: bool,
+    /// A statement to close first, to keep a bounded cache bounded.
+    pub(crate) close: Option<&'a str>,
+}
+
+impl StatementUse<'_> {
+    /// The unnamed statement, parsed with the query.
+    pub(crate) const UNNAMED: StatementUse<'static> = StatementUse { name: "", parse: true, close: None };
+}
+
+/// Writes (Close,) (Parse,) Bind, Describe, Execute and Sync, for the unnamed portal.
 ///
-/// All five go out in one write: the server answers with the row description and then the rows without
-/// waiting for another round trip. Parameters use the text format with unspecified types, so the server infers
-/// each one from the SQL around it (a fragment casts where it needs to: `$1::int`).
+/// All go out in one write: the server answers with the row description and then the rows without waiting for
+/// another round trip. Parameters use the text format with unspecified types, so the server infers each one from
+/// the SQL around it (a fragment casts where it needs to: `$1::int`).
 pub(crate) fn encode<'a>(
     sql: &str,
+    statement: StatementUse<'_>,
     params: impl ExactSizeIterator<Item = Option<&'a [u8]>>,
     out: &mut BytesMut,
 ) -> Result<(), Error> {
@@ -27,10 +43,15 @@ pub(crate) fn encode<'a>(
             reason: format!("{} parameters, and PostgreSQL accepts at most 65,535 in one statement", params.len()),
         });
     }
-    frontend::parse("", sql, std::iter::empty(), out).map_err(|e| encode_error("statement", e))?;
+    if let Some(old) = statement.close {
+        frontend::close(b'S', old, out).map_err(|e| encode_error("close", e))?;
+    }
+    if statement.parse {
+        frontend::parse(statement.name, sql, std::iter::empty(), out).map_err(|e| encode_error("statement", e))?;
+    }
     frontend::bind(
         "",
-        "",
+        statement.name,
         std::iter::once(TEXT_FORMAT),
         params,
         |value, buf| match value {
@@ -82,7 +103,7 @@ mod tests {
     fn encodes_all_five_messages_in_order() {
         let mut out = BytesMut::new();
         let params: [Option<&[u8]>; 2] = [Some(b"x"), None];
-        encode("SELECT $1, $2", params.into_iter(), &mut out).unwrap();
+        encode("SELECT $1, $2", StatementUse::UNNAMED, params.into_iter(), &mut out).unwrap();
         let mut tags = Vec::new();
         let mut rest = &out[..];
         while !rest.is_empty() {
@@ -96,7 +117,7 @@ mod tests {
     #[test]
     fn nul_in_sql_is_a_clear_error() {
         let mut out = BytesMut::new();
-        let err = encode("SELECT 1\0", std::iter::empty(), &mut out).unwrap_err();
+        let err = encode("SELECT 1\0", StatementUse::UNNAMED, std::iter::empty(), &mut out).unwrap_err();
         assert!(matches!(err, Error::Encode { .. }), "{err:?}");
         assert!(err.to_string().contains("NUL"), "{err}");
     }
@@ -105,7 +126,7 @@ mod tests {
     fn more_parameters_than_the_protocol_carries_are_refused() {
         let mut out = BytesMut::new();
         let params = vec![None; 65_536];
-        let err = encode("SELECT 1", params.into_iter(), &mut out).unwrap_err();
+        let err = encode("SELECT 1", StatementUse::UNNAMED, params.into_iter(), &mut out).unwrap_err();
         assert!(matches!(err, Error::Encode { ref reason } if reason.contains("65,535")), "{err:?}");
     }
 }

@@ -23,6 +23,14 @@ pub(crate) async fn start(source: Arc<dyn LeaseSource>, statement: Statement, re
             described = send(&mut lease, &statement).await;
         }
     }
+    if let Ok(Described::Refused(error)) = &described {
+        // A cached statement the server lost or that no longer fits the view: prepared again, once. Nothing was
+        // read yet, so nothing reaches the caller twice.
+        if lease.session()?.statement_went_stale(&statement.sql, error) {
+            tracing::debug!(%error, "preparing a cached statement again");
+            described = send(&mut lease, &statement).await;
+        }
+    }
     match described? {
         Described::Json => Ok(lease),
         // The lease, dropped with the query running, stops it.

@@ -29,6 +29,7 @@ mod readme;
 mod replicas;
 mod server_faults;
 mod sql_snapshots;
+mod statement_cache;
 mod stream;
 mod tls;
 mod troubleshooting;
