@@ -172,8 +172,10 @@ impl SessionSlot {
             }
         };
         let (session, fresh) = match guard.take() {
-            // Checked without a round trip: a server that restarted while the session was idle is noticed here.
-            Some(session) if session.is_reusable() => (session, false),
+            // No check here: a peek costs a system call per query, and a session that died while idle fails its
+            // first send, which the query layer retries once on a fresh session (a pool does check: it may hold
+            // sessions idle for long).
+            Some(session) if session.is_idle() => (session, false),
             _ => (Session::connect(&self.settings).await?, true),
         };
         let home = SlotHome { guard, holder: Arc::clone(&self.holder) };

@@ -101,6 +101,7 @@ impl Session {
     /// Whether the session can take a query without a round trip to find out: idle, nothing unread, and the
     /// socket neither closed by the server nor holding bytes it sent unasked (a server that shuts down sends a
     /// FATAL error before closing).
+    #[cfg_attr(not(feature = "pool"), allow(dead_code))]
     pub(crate) fn is_reusable(&self) -> bool {
         self.is_idle() && self.wire.is_quiet()
     }
@@ -143,13 +144,15 @@ impl Session {
             return Err(Error::protocol(format!("a query was started while the session was {}", self.state)));
         }
         let plan = self.statements.plan(sql);
+        let bound_again = matches!(plan, Plan::Cached(_));
         let statement = StatementUse {
             name: plan.name(),
-            parse: !matches!(plan, Plan::Cached(_)),
+            parse: !bound_again,
             close: match &plan {
                 Plan::Prepare { evict, .. } => evict.as_deref(),
                 _ => None,
             },
+            describe: !bound_again,
         };
         if let Err(error) = wire_query::encode(sql, statement, params, self.wire.write_buf()) {
             // Nothing was sent: the session stays idle.
@@ -171,6 +174,12 @@ impl Session {
                         self.statements.prepared(sql, name);
                     }
                     self.report(Event::Acknowledged)?;
+                }
+                // A statement bound again is not described: its rows follow the BindComplete.
+                Message::BindComplete if bound_again => {
+                    self.report(Event::Acknowledged)?;
+                    self.report(Event::Described)?;
+                    return Ok(Described::Json);
                 }
                 Message::BindComplete | Message::CloseComplete => self.report(Event::Acknowledged)?,
                 Message::RowDescription(body) => {

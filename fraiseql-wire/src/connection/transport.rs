@@ -102,6 +102,7 @@ pub(crate) fn is_loopback(stream: &TcpStream) -> bool {
 impl Transport {
     /// Whether the socket is open with nothing to read, found without waiting: a peek that would block. Data the
     /// server sent unasked, an EOF or an error all say the connection is not fit for a new query.
+    #[cfg_attr(not(feature = "pool"), allow(dead_code))]
     pub(crate) fn is_quiet(&self) -> bool {
         let socket = match self {
             Transport::Tcp(s) => socket2::SockRef::from(s),

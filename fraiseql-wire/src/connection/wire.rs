@@ -106,6 +106,7 @@ impl Wire {
 
     /// Whether nothing is waiting to be read: no buffered bytes, and a socket that is open with nothing pending.
     /// Asks the socket without waiting.
+    #[cfg_attr(not(feature = "pool"), allow(dead_code))]
     pub(crate) fn is_quiet(&self) -> bool {
         self.read.is_empty() && self.skip == 0 && self.io.is_quiet()
     }

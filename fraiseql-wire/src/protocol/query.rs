@@ -20,14 +20,19 @@ pub(crate) struct StatementUse<'a> {
     pub(crate) parse: bool,
     /// A statement to close first, to keep a bounded cache bounded.
     pub(crate) close: Option<&'a str>,
+    /// Whether to ask for the row description. A statement bound again was described when it was prepared, and a
+    /// view whose result type changed since then fails the Bind (0A000) rather than describing itself otherwise.
+    pub(crate) describe: bool,
 }
 
+#[cfg(test)]
 impl StatementUse<'_> {
     /// The unnamed statement, parsed with the query.
-    pub(crate) const UNNAMED: StatementUse<'static> = StatementUse { name: "", parse: true, close: None };
+    pub(crate) const UNNAMED: StatementUse<'static> =
+        StatementUse { name: "", parse: true, close: None, describe: true };
 }
 
-/// Writes (Close,) (Parse,) Bind, Describe, Execute and Sync, for the unnamed portal.
+/// Writes (Close,) (Parse,) Bind, (Describe,) Execute and Sync, for the unnamed portal.
 ///
 /// All go out in one write: the server answers with the row description and then the rows without waiting for
 /// another round trip. Parameters use the text format with unspecified types, so the server infers each one from
@@ -68,7 +73,9 @@ pub(crate) fn encode<'a>(
         frontend::BindError::Conversion(e) => Error::Encode { reason: format!("a parameter cannot be encoded: {e}") },
         frontend::BindError::Serialization(e) => encode_error("parameters", e),
     })?;
-    frontend::describe(b'P', "", out).map_err(|e| encode_error("describe", e))?;
+    if statement.describe {
+        frontend::describe(b'P', "", out).map_err(|e| encode_error("describe", e))?;
+    }
     frontend::execute("", 0, out).map_err(|e| encode_error("execute", e))?;
     frontend::sync(out);
     Ok(())
