@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::{Buf, BytesMut};
 use postgres_protocol::message::backend::Message;
 use tokio::io::AsyncWriteExt;
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 
 use super::transport::Transport;
 use crate::error::{DbError, Error};
@@ -64,8 +64,11 @@ pub(crate) struct Wire {
     max_row_bytes: usize,
     /// How long a read may find nothing before the query fails (`read_timeout`); set once authenticated.
     read_timeout: Option<Duration>,
-    /// When the current wait for the server's bytes gives up: armed when a read finds nothing, cleared when
-    /// bytes arrive, so only time spent waiting for the server counts.
+    /// When the current wait for the server's bytes began: set when a read finds nothing, cleared when bytes
+    /// arrive, so only time spent waiting for the server counts.
+    waiting_since: Option<Instant>,
+    /// The timer behind `read_timeout`, kept from wait to wait: moving it only when it fires for a wait that has
+    /// since ended costs nothing per read, where a timer per wait cost a tenth of a one-row query.
     read_deadline: Option<Pin<Box<Sleep>>>,
     /// A notice saying the server is ending the session (SQLSTATE class 57P or 08): an immediate shutdown sends
     /// only this WARNING before closing the socket, so it explains the EOF that follows.
@@ -86,6 +89,7 @@ impl Wire {
             max_message: auth::MAX_STARTUP_MESSAGE,
             max_row_bytes,
             read_timeout: None,
+            waiting_since: None,
             read_deadline: None,
             farewell: None,
             hot_standby: None,
@@ -271,7 +275,7 @@ impl Wire {
         }
         let n = match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read) {
             Poll::Ready(Ok(n)) => {
-                self.read_deadline = None;
+                self.waiting_since = None;
                 n
             }
             Poll::Ready(Err(error)) => return Poll::Ready(Err(self.lost(error))),
@@ -292,15 +296,23 @@ impl Wire {
         }
     }
 
-    /// Nothing to read: arms the read deadline if it is not, and fails once it has passed.
+    /// Nothing to read: fails once this wait has lasted `read_timeout`, else makes sure the timer wakes the task by
+    /// then.
     fn poll_read_deadline(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let Some(timeout) = self.read_timeout else {
             return Poll::Pending;
         };
-        let deadline = self.read_deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
-        ready!(deadline.as_mut().poll(cx));
-        self.read_deadline = None;
-        Poll::Ready(Err(Error::ReadTimeout { timeout }))
+        let due = *self.waiting_since.get_or_insert_with(Instant::now) + timeout;
+        let timer = self.read_deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+        loop {
+            ready!(timer.as_mut().poll(cx));
+            if Instant::now() >= due {
+                self.waiting_since = None;
+                return Poll::Ready(Err(Error::ReadTimeout { timeout }));
+            }
+            // It fired for an earlier wait, which bytes ended: it now runs for this one.
+            timer.as_mut().reset(due);
+        }
     }
 
     /// Replaces a read buffer grown by a large message with a small one once what is left in it is small: the
