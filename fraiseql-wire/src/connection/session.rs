@@ -48,8 +48,16 @@ pub(crate) struct Session {
     cancel: Option<CancelToken>,
     state: State,
     statements: StatementCache,
-    /// The statement the query in flight prepares, cached once its ParseComplete arrives.
-    preparing: Option<String>,
+    /// The statement the query in flight prepares: cached once the server has parsed it and described a JSON
+    /// column.
+    preparing: Option<Preparing>,
+}
+
+/// A named statement on its way to the server.
+struct Preparing {
+    name: String,
+    /// ParseComplete arrived: the server holds the statement.
+    parsed: bool,
 }
 
 impl Session {
@@ -80,6 +88,16 @@ impl Session {
 
     pub(crate) fn is_idle(&self) -> bool {
         matches!(self.state, State::Idle)
+    }
+
+    /// The statement this query prepared goes into the cache when `keep`, else (if the server parsed it) is closed
+    /// with the next query.
+    fn settle_statement(&mut self, sql: &str, keep: bool) {
+        match self.preparing.take() {
+            Some(Preparing { name, parsed: true }) if keep => self.statements.prepared(sql, name),
+            Some(Preparing { name, parsed: true }) => self.statements.discard(name),
+            _ => {}
+        }
     }
 
     /// After the server refused a query: whether it refused a cached statement that no longer exists on the server
@@ -143,24 +161,20 @@ impl Session {
         if !self.is_idle() {
             return Err(Error::protocol(format!("a query was started while the session was {}", self.state)));
         }
+        // A statement an abandoned query was preparing is not kept (nothing checked its column).
+        self.settle_statement(sql, false);
         let plan = self.statements.plan(sql);
         let bound_again = matches!(plan, Plan::Cached(_));
-        let statement = StatementUse {
-            name: plan.name(),
-            parse: !bound_again,
-            close: match &plan {
-                Plan::Prepare { evict, .. } => evict.as_deref(),
-                _ => None,
-            },
-            describe: !bound_again,
-        };
+        let close = self.statements.take_to_close();
+        let statement = StatementUse { name: plan.name(), parse: !bound_again, close: &close, describe: !bound_again };
         if let Err(error) = wire_query::encode(sql, statement, params, self.wire.write_buf()) {
-            // Nothing was sent: the session stays idle.
+            // Nothing was sent: the session stays idle, and the statements still to close wait for the next query.
             self.wire.write_buf().clear();
+            close.into_iter().for_each(|name| self.statements.discard(name));
             return Err(error);
         }
         self.preparing = match plan {
-            Plan::Prepare { name, .. } => Some(name),
+            Plan::Prepare(name) => Some(Preparing { name, parsed: false }),
             _ => None,
         };
         self.report(Event::QuerySent)?;
@@ -170,8 +184,8 @@ impl Session {
         loop {
             match self.next_message().await? {
                 Message::ParseComplete => {
-                    if let Some(name) = self.preparing.take() {
-                        self.statements.prepared(sql, name);
+                    if let Some(preparing) = &mut self.preparing {
+                        preparing.parsed = true;
                     }
                     self.report(Event::Acknowledged)?;
                 }
@@ -184,7 +198,10 @@ impl Session {
                 Message::BindComplete | Message::CloseComplete => self.report(Event::Acknowledged)?,
                 Message::RowDescription(body) => {
                     self.report(Event::Described)?;
-                    return match wire_query::check_json_column(&body) {
+                    let described = wire_query::check_json_column(&body);
+                    // Only a statement whose column is JSON is bound again without a description.
+                    self.settle_statement(sql, matches!(described, Ok(Ok(()))));
+                    return match described {
                         Ok(Ok(())) => Ok(Described::Json),
                         Ok(Err(type_name)) => Ok(Described::NotJson(type_name)),
                         Err(error) => Err(self.fail(error)),
@@ -195,6 +212,7 @@ impl Session {
                     self.report(Event::ServerError(error))?;
                 }
                 Message::ReadyForQuery(_) => {
+                    self.settle_statement(sql, false);
                     // The error this answers (`Ending`) is handed back; any other state is a violation.
                     return match self.state.advance(Event::Ready) {
                         Some(error) if self.is_idle() => Ok(Described::Refused(error)),
@@ -313,7 +331,13 @@ impl Session {
                 self.report(Event::ServerError(error))
             }
             Message::RowDescription(_) => self.report(Event::Described),
-            Message::ParseComplete | Message::BindComplete | Message::CloseComplete => self.report(Event::Acknowledged),
+            Message::ParseComplete => {
+                if let Some(preparing) = &mut self.preparing {
+                    preparing.parsed = true;
+                }
+                self.report(Event::Acknowledged)
+            }
+            Message::BindComplete | Message::CloseComplete => self.report(Event::Acknowledged),
             _ => Err(self.fail(Error::protocol(format!("unexpected message while the session was {}", self.state)))),
         }
     }

@@ -1,7 +1,8 @@
 //! A session's named prepared statements, by SQL text, so that the server parses and plans a repeated query once.
 //!
 //! Bounded: past `statement_cache_capacity` the least recently used statement is closed on the server (its Close
-//! goes out with the next query). Names carry a random prefix per session, so that two sessions behind a pooler
+//! goes out with the next query), and so is every statement the server parsed but the cache did not keep (a
+//! query that failed after its Parse, a relation that is not JSON), so that nothing piles up on the server. Names carry a random prefix per session, so that two sessions behind a pooler
 //! that shares server connections (PgBouncer in transaction mode) never run each other's statements: there, a
 //! statement may be missing on the server connection a query lands on, and the query is prepared again.
 
@@ -15,8 +16,8 @@ pub(crate) enum Plan {
     Unnamed,
     /// Already prepared under this name: Bind only.
     Cached(String),
-    /// Parse under this name, after closing `evict` (to stay within the capacity).
-    Prepare { name: String, evict: Option<String> },
+    /// Parse under this name.
+    Prepare(String),
 }
 
 impl Plan {
@@ -24,7 +25,7 @@ impl Plan {
     pub(crate) fn name(&self) -> &str {
         match self {
             Plan::Unnamed => "",
-            Plan::Cached(name) | Plan::Prepare { name, .. } => name,
+            Plan::Cached(name) | Plan::Prepare(name) => name,
         }
     }
 }
@@ -36,13 +37,22 @@ pub(crate) struct StatementCache {
     clock: u64,
     /// SQL text → the statement's name and when it was last used.
     entries: HashMap<String, (String, u64)>,
+    /// Statements to close on the server with the next query.
+    to_close: Vec<String>,
 }
 
 impl StatementCache {
     pub(crate) fn new(capacity: usize) -> StatementCache {
         // Random enough that no two sessions share a prefix; no dependency needed for it.
         let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
-        StatementCache { capacity, prefix: format!("fw{random:016x}_"), next: 0, clock: 0, entries: HashMap::new() }
+        StatementCache {
+            capacity,
+            prefix: format!("fw{random:016x}_"),
+            next: 0,
+            clock: 0,
+            entries: HashMap::new(),
+            to_close: Vec::new(),
+        }
     }
 
     /// How `sql` goes to the server this time.
@@ -55,30 +65,47 @@ impl StatementCache {
             *used = self.clock;
             return Plan::Cached(name.clone());
         }
-        let evict = if self.entries.len() >= self.capacity { self.evict() } else { None };
         self.next += 1;
-        Plan::Prepare { name: format!("{}{}", self.prefix, self.next), evict }
+        Plan::Prepare(format!("{}{}", self.prefix, self.next))
     }
 
-    /// The server parsed `sql` under `name` (ParseComplete arrived).
+    /// The server parsed `sql` under `name` and described a JSON column: bound again from now on.
     pub(crate) fn prepared(&mut self, sql: &str, name: String) {
-        if self.entries.len() >= self.capacity {
-            // Only when the evicted statement's Close could not be sent; keep the bound anyway.
-            let _ = self.evict();
-        }
+        while self.entries.len() >= self.capacity && self.evict() {}
         self.entries.insert(sql.to_owned(), (name, self.clock));
     }
 
-    /// Forgets `sql`'s statement (the server no longer has it, or it no longer fits the view); whether it was
-    /// cached.
-    pub(crate) fn forget(&mut self, sql: &str) -> bool {
-        self.entries.remove(sql).is_some()
+    /// The server parsed a statement the cache does not keep: it is closed with the next query.
+    pub(crate) fn discard(&mut self, name: String) {
+        self.to_close.push(name);
     }
 
-    /// Removes the least recently used statement and returns its name, to close on the server.
-    fn evict(&mut self) -> Option<String> {
-        let oldest = self.entries.iter().min_by_key(|(_, (_, used))| *used).map(|(sql, _)| sql.clone())?;
-        self.entries.remove(&oldest).map(|(name, _)| name)
+    /// Forgets `sql`'s statement (the server lost it, or it no longer fits the view), closing it on the server in
+    /// case it is still there; whether it was cached.
+    pub(crate) fn forget(&mut self, sql: &str) -> bool {
+        match self.entries.remove(sql) {
+            Some((name, _)) => {
+                self.to_close.push(name);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The statements to close with the query about to be sent.
+    pub(crate) fn take_to_close(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.to_close)
+    }
+
+    /// Closes the least recently used statement (with the next query); whether there was one.
+    fn evict(&mut self) -> bool {
+        let Some(oldest) = self.entries.iter().min_by_key(|(_, (_, used))| *used).map(|(sql, _)| sql.clone()) else {
+            return false;
+        };
+        if let Some((name, _)) = self.entries.remove(&oldest) {
+            self.to_close.push(name);
+        }
+        true
     }
 
     #[cfg(test)]
@@ -91,11 +118,12 @@ impl StatementCache {
 mod tests {
     use super::*;
 
-    fn prepare(cache: &mut StatementCache, sql: &str) -> (String, Option<String>) {
+    /// Plans, prepares and caches `sql`; its name, and what is to be closed with the next query.
+    fn prepare(cache: &mut StatementCache, sql: &str) -> (String, Vec<String>) {
         match cache.plan(sql) {
-            Plan::Prepare { name, evict } => {
+            Plan::Prepare(name) => {
                 cache.prepared(sql, name.clone());
-                (name, evict)
+                (name, cache.take_to_close())
             }
             other => panic!("{sql}: expected a Parse, got {other:?}"),
         }
@@ -104,8 +132,8 @@ mod tests {
     #[test]
     fn a_repeated_query_binds_the_statement_it_prepared() {
         let mut cache = StatementCache::new(4);
-        let (name, evict) = prepare(&mut cache, "SELECT 1");
-        assert_eq!(evict, None);
+        let (name, closed) = prepare(&mut cache, "SELECT 1");
+        assert!(closed.is_empty());
         assert_eq!(cache.plan("SELECT 1"), Plan::Cached(name.clone()));
         assert_ne!(prepare(&mut cache, "SELECT 2").0, name, "names are never reused");
     }
@@ -116,8 +144,8 @@ mod tests {
         let (a, _) = prepare(&mut cache, "a");
         let (b, _) = prepare(&mut cache, "b");
         assert_eq!(cache.plan("a"), Plan::Cached(a.clone()));
-        let (_, evicted) = prepare(&mut cache, "c");
-        assert_eq!(evicted, Some(b), "b was used least recently");
+        let (_, closed) = prepare(&mut cache, "c");
+        assert_eq!(closed, [b], "b was used least recently");
         assert_eq!(cache.len(), 2);
         assert_eq!(cache.plan("a"), Plan::Cached(a));
     }
@@ -125,13 +153,16 @@ mod tests {
     #[test]
     fn an_unparsed_statement_is_not_cached_and_a_forgotten_one_is_prepared_again() {
         let mut cache = StatementCache::new(2);
-        assert!(matches!(cache.plan("broken"), Plan::Prepare { .. }));
-        // No ParseComplete (a syntax error): the next attempt parses again.
-        assert!(matches!(cache.plan("broken"), Plan::Prepare { .. }));
-        prepare(&mut cache, "ok");
+        assert!(matches!(cache.plan("broken"), Plan::Prepare(_)));
+        // Not kept (a syntax error, or not JSON): the next attempt parses again.
+        let Plan::Prepare(parsed) = cache.plan("broken") else { panic!("a Parse") };
+        cache.discard(parsed.clone());
+        assert_eq!(cache.take_to_close(), [parsed], "a statement the server parsed but the cache dropped is closed");
+        let (ok, _) = prepare(&mut cache, "ok");
         assert!(cache.forget("ok"));
         assert!(!cache.forget("ok"));
-        assert!(matches!(cache.plan("ok"), Plan::Prepare { .. }));
+        assert_eq!(cache.take_to_close(), [ok]);
+        assert!(matches!(cache.plan("ok"), Plan::Prepare(_)));
     }
 
     #[test]

@@ -18,8 +18,8 @@ pub(crate) struct StatementUse<'a> {
     pub(crate) name: &'a str,
     /// Whether to send a Parse first (a statement not prepared yet, or the unnamed one).
     pub(crate) parse: bool,
-    /// A statement to close first, to keep a bounded cache bounded.
-    pub(crate) close: Option<&'a str>,
+    /// Statements to close first, to keep a bounded cache bounded.
+    pub(crate) close: &'a [String],
     /// Whether to ask for the row description. A statement bound again was described when it was prepared, and a
     /// view whose result type changed since then fails the Bind (0A000) rather than describing itself otherwise.
     pub(crate) describe: bool,
@@ -29,7 +29,7 @@ pub(crate) struct StatementUse<'a> {
 impl StatementUse<'_> {
     /// The unnamed statement, parsed with the query.
     pub(crate) const UNNAMED: StatementUse<'static> =
-        StatementUse { name: "", parse: true, close: None, describe: true };
+        StatementUse { name: "", parse: true, close: &[], describe: true };
 }
 
 /// Writes (Close,) (Parse,) Bind, (Describe,) Execute and Sync, for the unnamed portal.
@@ -48,7 +48,7 @@ pub(crate) fn encode<'a>(
             reason: format!("{} parameters, and PostgreSQL accepts at most 65,535 in one statement", params.len()),
         });
     }
-    if let Some(old) = statement.close {
+    for old in statement.close {
         frontend::close(b'S', old, out).map_err(|e| encode_error("close", e))?;
     }
     if statement.parse {

@@ -43,8 +43,35 @@ fn invalid_utf8(bytes: &[u8], row: u64) -> Error {
 }
 
 pub(crate) fn parse<T: DeserializeOwned>(json: &[u8], row: u64) -> Result<T> {
+    #[cfg(feature = "simd-json")]
+    if let Some(value) = simd::parse(json) {
+        return Ok(value);
+    }
     // The fast path tracks nothing; only a failing row pays for finding out why.
     serde_json::from_slice(json).map_err(|error| explain::<T>(json, row, error))
+}
+
+/// simd-json, which parses in place: into a copy kept per thread with its buffers, so that the row stays intact
+/// for serde_json, which explains a failure (or has the last word where the two parsers disagree).
+#[cfg(feature = "simd-json")]
+mod simd {
+    use std::cell::RefCell;
+
+    use serde::de::DeserializeOwned;
+
+    thread_local! {
+        static SCRATCH: RefCell<(Vec<u8>, simd_json::Buffers)> = RefCell::new((Vec::new(), simd_json::Buffers::default()));
+    }
+
+    pub(super) fn parse<T: DeserializeOwned>(json: &[u8]) -> Option<T> {
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.try_borrow_mut().ok()?;
+            let (copy, buffers) = &mut *scratch;
+            copy.clear();
+            copy.extend_from_slice(json);
+            simd_json::serde::from_slice_with_buffers(copy, buffers).ok()
+        })
+    }
 }
 
 /// Why `json` does not parse into `T`: bytes that are not UTF-8, or the JSON path where the value does not fit.

@@ -83,3 +83,25 @@ async fn a_view_whose_result_type_changed_is_prepared_again() {
     assert_eq!(error.code(), Some("42P01"), "{error:?}");
     assert_eq!(client.query("v_small").fetch_all().await.expect("v_small"), small_rows());
 }
+
+/// Statements the server parsed but the cache does not keep (the Bind failed, the column is not JSON) are closed
+/// with the next query: repeating a failing query piles nothing up on the server.
+#[tokio::test]
+async fn statements_that_are_not_kept_are_closed() {
+    let db = setup().await;
+    db.execute("CREATE VIEW v_text AS SELECT 'x'::text AS data").await;
+    let client = client_with(&db, 8).await;
+    for _ in 0..5 {
+        let error = client
+            .query("v_small")
+            .where_sql("(data->>'id')::int = $1", &[&"not a number"])
+            .fetch_all()
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), Some("22P02"), "{error:?}");
+        let error = client.query("v_text").fetch_all().await.unwrap_err();
+        assert!(matches!(error, fraiseql_wire::Error::NotJson { .. }), "{error:?}");
+    }
+    let held = prepared(&client).await;
+    assert_eq!(relations(&held, &["v_small", "v_text", "v_prepared"]), ["v_prepared"], "{held:?}");
+}
