@@ -63,13 +63,29 @@ mod simd {
         static SCRATCH: RefCell<(Vec<u8>, simd_json::Buffers)> = RefCell::new((Vec::new(), simd_json::Buffers::default()));
     }
 
+    /// Rows up to this size leave their scratch space for the next row; a larger one frees it, so that memory stays
+    /// bounded by the rows in flight.
+    const KEEP: usize = 256 * 1024;
+
+    /// simd-json's deserializer recurses once per nesting level without a limit, so a deeply nested document
+    /// (which jsonb accepts) would overflow the stack. Nesting is at most the number of `{` and `[` bytes, which a
+    /// vectorised count finds cheaply: a document with more goes to serde_json, which stops at 128 levels.
+    const MAX_OPENERS: usize = 128;
+
     pub(super) fn parse<T: DeserializeOwned>(json: &[u8]) -> Option<T> {
+        if json.iter().filter(|&&b| b == b'{' || b == b'[').count() > MAX_OPENERS {
+            return None;
+        }
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.try_borrow_mut().ok()?;
             let (copy, buffers) = &mut *scratch;
             copy.clear();
             copy.extend_from_slice(json);
-            simd_json::serde::from_slice_with_buffers(copy, buffers).ok()
+            let parsed = simd_json::serde::from_slice_with_buffers(copy, buffers).ok();
+            if json.len() > KEEP {
+                *scratch = (Vec::new(), simd_json::Buffers::default());
+            }
+            parsed
         })
     }
 }
