@@ -32,7 +32,7 @@ impl Derive {
     /// The keys `#[entity(...)]` accepts on the type itself.
     fn container_keys(self) -> &'static [&'static str] {
         match self {
-            Derive::Entity => &["view", "schema", "rename_all", "crate"],
+            Derive::Entity => &["view", "schema", "rename_all", "projection", "crate"],
             Derive::Document => &["rename_all", "crate"],
             Derive::Scalar => &["crate"],
         }
@@ -61,6 +61,8 @@ pub(crate) struct ContainerAttrs {
     pub(crate) view: Option<LitStr>,
     pub(crate) schema: Option<LitStr>,
     pub(crate) rename_all: Option<Spanned<RenameRule>>,
+    /// `projection`: queries select only the keys the struct reads.
+    pub(crate) projection: Option<Span>,
     pub(crate) krate: Option<syn::Path>,
 }
 
@@ -95,6 +97,8 @@ pub(crate) struct SerdeContainer {
 pub(crate) struct SerdeField {
     /// The key when deserializing.
     pub(crate) rename: Option<LitStr>,
+    /// `alias = "…"`: more keys serde reads this field from.
+    pub(crate) aliases: Vec<LitStr>,
     /// `skip` or `skip_deserializing`: the field is never read from the document.
     pub(crate) skip: bool,
     /// `flatten`: the field's keys are spliced into the enclosing document.
@@ -118,6 +122,9 @@ pub(crate) fn container(attrs: &[Attribute], derive: Derive, errors: &mut Errors
                     "a document has no `{key}`: it is nested inside an entity's `data` document; \
                      use #[derive(Entity)] for a struct read from a view"
                 ))),
+                "projection" if derive == Derive::Entity => no_value(&meta, &key).map(|()| {
+                    set_once(&mut out.projection, key_span(&meta), &meta, errors);
+                }),
                 "rename_all" if derive != Derive::Scalar => rename_rule(&meta).map(|rule| {
                     if let Some(rule) = rule {
                         set_once(&mut out.rename_all, rule, &meta, errors);
@@ -249,6 +256,7 @@ pub(crate) fn serde_field(attrs: &[Attribute]) -> SerdeField {
                         out.rename = Some(name);
                     }
                 }
+                "alias" => out.aliases.push(meta.value()?.parse()?),
                 "skip" | "skip_deserializing" => {
                     out.skip = true;
                     skip_value(meta.input)?;
@@ -407,7 +415,7 @@ mod tests {
         assert_eq!(messages.len(), 5, "{messages:#?}");
         assert_eq!(messages[0], "`view` is given twice: keep one");
         assert!(messages[1].starts_with("unknown key `color`"), "{}", messages[1]);
-        assert!(messages[1].ends_with("expected `view`, `schema`, `rename_all` or `crate`"), "{}", messages[1]);
+        assert!(messages[1].ends_with("expected `view`, `schema`, `rename_all`, `projection` or `crate`"), "{}", messages[1]);
         assert_eq!(messages[2], "expected a string: `schema = \"app\"`");
         assert!(messages[3].starts_with("`skip` is a field attribute"), "{}", messages[3]);
         assert!(messages[4].starts_with("unknown `rename_all` rule \"camel\": expected one of `lowercase`"));

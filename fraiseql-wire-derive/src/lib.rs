@@ -82,6 +82,12 @@ use syn::DeriveInput;
 ///   and `$`, starting with a letter or `_`, at most 63 bytes), quoted as given, so case is kept;
 /// - `rename_all = "camelCase"`, for a struct whose `Deserialize` is written by hand (with serde's derive, its
 ///   own `#[serde(rename_all)]` is read instead, and the two must agree);
+/// - `projection`: every query on the entity is `Query::projected`: the server sends only the keys the struct
+///   reads (`Entity::KEYS`: each field's key and `#[serde(alias)]`es, `#[entity(skip)]` fields included,
+///   serde-skipped ones not) of documents large enough for it to pay, so a struct of three fields read from
+///   100 KB documents receives three keys per row. `Query::whole_documents` undoes it for one query, and
+///   `Query::projected` asks for it on an entity without the attribute. An error with a `#[serde(flatten)]`
+///   field, whose keys cannot be listed;
 /// - `crate = "path"`: where fraiseql-wire is, if not at `::fraiseql_wire`.
 ///
 /// On a field, `#[entity(...)]` takes:
@@ -92,8 +98,8 @@ use syn::DeriveInput;
 /// - `skip`: no handle (required on `#[serde(flatten)]` fields and on types that cannot be filtered);
 /// - `order_key`: the key identifies a row, so it can end a keyset `order_by` (see `Query::after`).
 ///
-/// From `#[serde(...)]`: `rename_all` and `rename` (their `deserialize` side), `skip` and `skip_deserializing`
-/// (no handle), `flatten` (an error unless the field has `#[entity(skip)]`). `transparent`, `from` and
+/// From `#[serde(...)]`: `rename_all` and `rename` (their `deserialize` side), `alias` (projected too), `skip`
+/// and `skip_deserializing` (no handle), `flatten` (an error unless the field has `#[entity(skip)]`). `transparent`, `from` and
 /// `try_from` are errors: the document's keys would not be the struct's fields. Other keys are ignored.
 ///
 /// Entities cannot be generic, and the field name `__location` is reserved. The inherent `query` and `fields`

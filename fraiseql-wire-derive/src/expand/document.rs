@@ -7,7 +7,7 @@ use quote::{format_ident, quote, quote_spanned};
 use crate::model::{self, Container};
 
 pub(crate) fn document(container: &Container) -> TokenStream {
-    let Container { ident, vis, krate, serde, fields } = container;
+    let Container { ident, vis, krate, serde, fields, .. } = container;
     let private = crate::model::support_path(krate);
     let fields_ident = format_ident!("{}Fields", ident, span = ident.span());
     let e = model::fresh_type_param(container);

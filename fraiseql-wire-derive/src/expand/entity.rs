@@ -6,8 +6,8 @@ use quote::{format_ident, quote, quote_spanned};
 use crate::model::{Container, Entity};
 
 pub(crate) fn entity(model: &Entity) -> TokenStream {
-    let Entity { container, view, schema } = model;
-    let Container { ident, vis, krate, serde, fields } = container;
+    let Entity { container, view, schema, projection } = model;
+    let Container { ident, vis, krate, serde, fields, read_keys } = container;
     let private = crate::model::support_path(krate);
     let fields_ident = format_ident!("{}Fields", ident, span = ident.span());
     let entity = quote!(#ident);
@@ -17,6 +17,10 @@ pub(crate) fn entity(model: &Entity) -> TokenStream {
     let initialisers = super::field_initialisers(fields, ident, &entity, &root, krate);
     let schema_tokens = match schema {
         Some(schema) => quote!(::core::option::Option::Some(#schema)),
+        None => quote!(::core::option::Option::None),
+    };
+    let keys_tokens = match read_keys {
+        Some(keys) => quote!(::core::option::Option::Some(&[#(#keys),*])),
         None => quote!(::core::option::Option::None),
     };
     let relation = match schema {
@@ -67,6 +71,8 @@ pub(crate) fn entity(model: &Entity) -> TokenStream {
             type Fields = #fields_ident;
             const VIEW: &'static str = #view;
             const SCHEMA: ::core::option::Option<&'static str> = #schema_tokens;
+            const KEYS: ::core::option::Option<&'static [&'static str]> = #keys_tokens;
+            const PROJECTED: bool = #projection;
 
             fn fields() -> #fields_ident {
                 let #root = #private::Location::<#ident, #ident>::root();

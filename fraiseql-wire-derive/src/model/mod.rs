@@ -33,6 +33,9 @@ pub(crate) struct Container {
     pub(crate) serde: TokenStream,
     /// The fields that get a handle, in declaration order.
     pub(crate) fields: Vec<FieldModel>,
+    /// Every top-level key serde reads (handles or not), or `None` when a flattened field reads keys it does
+    /// not name.
+    pub(crate) read_keys: Option<Vec<String>>,
 }
 
 /// What only an entity has.
@@ -40,6 +43,8 @@ pub(crate) struct Entity {
     pub(crate) container: Container,
     pub(crate) view: String,
     pub(crate) schema: Option<String>,
+    /// `#[entity(projection)]`.
+    pub(crate) projection: bool,
 }
 
 /// A field with a handle.
@@ -115,8 +120,15 @@ pub(crate) fn entity(input: &DeriveInput) -> Result<Entity, Rejected<Entity>> {
     };
     let schema = attrs.schema.as_ref().and_then(|lit| check_identifier(lit, "schema name", &mut errors));
     let (container, fallback) = container(input, named, Derive::Entity, attrs.krate, attrs.rename_all, &mut errors);
+    if let (Some(span), None) = (attrs.projection, &container.read_keys) {
+        errors.at(
+            span,
+            "`projection` needs every key the struct reads, but a `#[serde(flatten)]` field reads keys it does not \
+             name; remove `projection` (or the flatten, listing the keys as fields)",
+        );
+    }
     // Every `None` recorded an error, so the empty view name is only ever generated beside it.
-    let entity = Entity { container, view: view.unwrap_or_default(), schema };
+    let entity = Entity { container, view: view.unwrap_or_default(), schema, projection: attrs.projection.is_some() };
     finish(errors, entity, fallback)
 }
 
@@ -230,6 +242,9 @@ fn container(
     };
 
     let mut fields = Vec::new();
+    // What serde reads, handles or not (described by `#[entity]` too, for a `Deserialize` written by hand).
+    let mut read_keys = Vec::new();
+    let mut flattened = false;
     let mut keys: BTreeMap<String, Ident> = BTreeMap::new();
     let mut columns: BTreeMap<String, Ident> = BTreeMap::new();
     for field in &named.named {
@@ -237,6 +252,15 @@ fn container(
         let ours = attr::field(&field.attrs, derive, errors);
         let theirs = attr::serde_field(&field.attrs);
         let name = unraw(ident);
+        if theirs.flatten.is_some() {
+            flattened = true;
+        } else if !theirs.skip {
+            read_keys.push(theirs.rename.as_ref().or(ours.rename.as_ref()).map_or_else(
+                || rename_all.map_or_else(|| name.clone(), |rule| rule.apply_to_field(&name)),
+                LitStr::value,
+            ));
+            read_keys.extend(theirs.aliases.iter().map(LitStr::value));
+        }
         if let Some(span) = theirs.flatten {
             if ours.skip.is_none() {
                 errors.at(
@@ -349,7 +373,8 @@ fn container(
     // `Serialize` bounds must name the serde that fraiseql-wire itself uses, whatever path the user's crate
     // knows serde by, so the runtime's re-export is used rather than `#[serde(crate)]`.
     let serde = support_path(&krate);
-    (Container { ident: input.ident.clone(), vis: input.vis.clone(), krate, serde, fields }, fallback)
+    let read_keys = (!flattened).then_some(read_keys);
+    (Container { ident: input.ident.clone(), vis: input.vis.clone(), krate, serde, fields, read_keys }, fallback)
 }
 
 /// The runtime's path for `krate`.

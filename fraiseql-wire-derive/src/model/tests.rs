@@ -200,3 +200,49 @@ fn wrong_shapes_and_generics_have_no_fallback() {
         }
     }
 }
+
+#[test]
+fn read_keys_are_what_serde_reads() {
+    let input = parse(quote! {
+        #[entity(view = "v_project", projection)]
+        #[serde(rename_all = "camelCase")]
+        struct Project {
+            created_at: String,
+            #[serde(rename(deserialize = "Title"), alias = "heading", alias = "headline")]
+            title: String,
+            #[entity(skip)]
+            cache: Vec<u8>,
+            #[serde(skip_deserializing)]
+            local: bool,
+            #[entity(rename = "ignored_by_serde")]
+            #[serde(rename = "ignored_by_serde")]
+            r#type: String,
+        }
+    });
+    let entity = entity(&input).unwrap_or_else(|_| panic!("valid"));
+    assert!(entity.projection);
+    assert_eq!(
+        entity.container.read_keys.as_deref(),
+        Some(&["createdAt", "Title", "heading", "headline", "cache", "ignored_by_serde"].map(String::from)[..])
+    );
+}
+
+#[test]
+fn projection_refuses_a_flattened_field() {
+    let flattened = |projection: TokenStream| {
+        parse(quote! {
+            #[entity(view = "v" #projection)]
+            struct Project {
+                name: String,
+                #[entity(skip)]
+                #[serde(flatten)]
+                rest: std::collections::HashMap<String, String>,
+            }
+        })
+    };
+    let plain = entity(&flattened(quote!())).unwrap_or_else(|_| panic!("valid without projection"));
+    assert_eq!(plain.container.read_keys, None);
+    let messages = messages(entity(&flattened(quote!(, projection))));
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    assert!(messages[0].starts_with("`projection` needs every key the struct reads"), "{}", messages[0]);
+}

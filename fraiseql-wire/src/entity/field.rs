@@ -11,7 +11,7 @@ use super::kind::{
     Containing, Containment, Equality, FieldType, Kind, ListField, Nullable, Operand, Ordered, Range, Textual,
 };
 use super::order::OrderKey;
-use crate::sql::{Expr, Param, SortKey, ToParam, quote_identifier};
+use crate::sql::{Expr, Param, SortKey, ToParam, quote_identifier, quote_literal};
 
 /// Reads a value of type `T` out of an entity `E` (for keyset pagination).
 pub(crate) type Getter<E, T> = Arc<dyn Fn(&E) -> &T + Send + Sync>;
@@ -81,13 +81,6 @@ fn json_path(keys: &[&str], last_as_text: bool) -> String {
         out.push_str(&quote_literal(key));
     }
     out
-}
-
-/// A SQL string literal; `E''` with escaped backslashes when needed, so the result does not depend on
-/// `standard_conforming_strings`.
-fn quote_literal(s: &str) -> String {
-    let quoted = s.replace('\'', "''");
-    if quoted.contains('\\') { format!("E'{}'", quoted.replace('\\', "\\\\")) } else { format!("'{quoted}'") }
 }
 
 /// The location of a value of type `T` inside entity `E`; what generated code builds field handles from.

@@ -53,6 +53,14 @@ pub trait Entity: DeserializeOwned + Sized + 'static {
     /// The schema, if the view is schema-qualified.
     const SCHEMA: Option<&'static str>;
 
+    /// The top-level keys a row of this type reads: each field's key as serde reads it, and its aliases. `None`
+    /// when they cannot be listed (a `#[serde(flatten)]` field reads keys it does not name).
+    const KEYS: Option<&'static [&'static str]> = None;
+
+    /// Whether queries on this entity are [projected](Query::projected) unless asked for
+    /// [whole documents](Query::whole_documents): `#[entity(projection)]`.
+    const PROJECTED: bool = false;
+
     /// The field handles, as the `filter` and `order_by` closures receive them.
     fn fields() -> Self::Fields;
 
@@ -64,7 +72,8 @@ pub trait Entity: DeserializeOwned + Sized + 'static {
     /// A query on this entity's view bound to no client yet: to render with
     /// [`to_sql`](Query::to_sql) (in tests, in logs), or to run after [`on`](Query::on).
     fn select() -> Query<Self> {
-        Query::new(None, Ok(Relation::from_parts(Self::SCHEMA, Self::VIEW)))
+        let query = Query::new(None, Ok(Relation::from_parts(Self::SCHEMA, Self::VIEW)));
+        if Self::PROJECTED { query.projected() } else { query }
     }
 }
 

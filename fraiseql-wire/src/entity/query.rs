@@ -2,9 +2,25 @@
 
 use super::{Entity, Filter, IntoOrderKeys, OrderKey};
 use crate::query::Query;
-use crate::sql::keyset_after;
+use crate::sql::{Projection, keyset_after};
 
 impl<E: Entity> Query<E> {
+    /// Asks the server for only the keys `E` reads ([`Entity::KEYS`]) from documents large enough for it to pay:
+    /// those stored in at least 256 bytes per key read (`pg_column_size`). Smaller ones come whole, which decodes
+    /// to the same `E` (serde skips the other keys) and costs the server less than building a projection of
+    /// nearly every key. For exactly the keys listed on every row, use [`select_keys`](Query::select_keys).
+    ///
+    /// An entity whose keys the derive cannot list (it has a `#[serde(flatten)]` field) gets whole documents
+    /// instead: a projection that dropped the flattened keys would fail every row.
+    pub fn projected(self) -> Self {
+        let Some(keys) = E::KEYS else { return self };
+        let projection = Projection::new(keys.iter().map(|key| (*key).to_owned())).map(Projection::adaptive);
+        self.map_select(|select| {
+            select.set_projection(Some(projection?));
+            Ok(())
+        })
+    }
+
     /// Adds a typed condition, built from the entity's field handles:
     /// `.filter(|p| p.status.eq("active").and(p.priority.gte(3)))`.
     ///

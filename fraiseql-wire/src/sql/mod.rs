@@ -5,6 +5,7 @@ mod expr;
 mod fragment;
 mod keyset;
 mod param;
+mod projection;
 mod relation;
 mod select;
 
@@ -14,6 +15,7 @@ pub(crate) use expr::{Expr, Node};
 pub(crate) use fragment::parse as parse_fragment;
 pub(crate) use keyset::{SortKey, after as keyset_after};
 pub use param::{Param, ToParam};
+pub(crate) use projection::Projection;
 pub(crate) use relation::{Relation, quote_identifier};
 pub(crate) use select::{Form, Select};
 
@@ -42,6 +44,13 @@ impl Statement {
         self.data_column = u32::try_from(position).ok();
         self
     }
+}
+
+/// A SQL string literal; `E''` with escaped backslashes when needed, so the result does not depend on
+/// `standard_conforming_strings`.
+pub(crate) fn quote_literal(s: &str) -> String {
+    let quoted = s.replace('\'', "''");
+    if quoted.contains('\\') { format!("E'{}'", quoted.replace('\\', "\\\\")) } else { format!("'{quoted}'") }
 }
 
 impl fmt::Display for Statement {

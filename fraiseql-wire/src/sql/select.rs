@@ -1,6 +1,6 @@
 //! A query as a value: which relation, which rows, in which order; rendered to a [`Statement`] in one place.
 
-use super::{Expr, Node, Param, Relation, Statement, ToParam};
+use super::{Expr, Node, Param, Projection, Relation, Statement, ToParam};
 use crate::error::BuildError;
 
 /// `SELECT "data" FROM <relation> WHERE … ORDER BY … LIMIT … OFFSET …`, before rendering.
@@ -12,6 +12,8 @@ pub(crate) struct Select {
     order: Vec<Expr>,
     limit: Option<u64>,
     offset: Option<u64>,
+    /// Only these keys of each document, built on the server; `None` sends whole documents.
+    projection: Option<Projection>,
 }
 
 /// What a rendered statement returns.
@@ -25,7 +27,7 @@ pub(crate) enum Form {
 
 impl Select {
     pub(crate) fn new(relation: Relation) -> Select {
-        Select { relation, filters: Vec::new(), order: Vec::new(), limit: None, offset: None }
+        Select { relation, filters: Vec::new(), order: Vec::new(), limit: None, offset: None, projection: None }
     }
 
     pub(crate) fn relation(&self) -> &Relation {
@@ -52,38 +54,60 @@ impl Select {
         self.offset = Some(offset);
     }
 
+    pub(crate) fn set_projection(&mut self, projection: Option<Projection>) {
+        self.projection = projection;
+    }
+
     /// The statement for `form`, its placeholders numbered in the order their values are bound.
     pub(crate) fn render(&self, form: Form) -> Result<Statement, BuildError> {
         let mut params = Vec::new();
         match form {
             Form::Rows => {
                 let mut sql = String::new();
-                let data_column = self.write_rows(&mut sql, &mut params)?;
+                let data_column = self.write_rows(&mut sql, &mut params, self.projection.as_ref())?;
                 Ok(Statement::new(sql, params).with_data_column(data_column))
             }
             // The window depends on the order, so a limited query is counted as a subquery.
             Form::Count if self.limit.is_some() || self.offset.is_some() => {
                 let mut sql = format!("{COUNT} FROM (");
-                let data_column = self.write_rows(&mut sql, &mut params)?;
+                let data_column = self.write_rows(&mut sql, &mut params, None)?;
                 sql.push_str(") AS counted");
                 Ok(Statement::new(sql, params).with_data_column(data_column))
             }
             // Without a window the order is irrelevant, and an aggregate cannot be ordered by a row's columns.
             Form::Count => {
                 let mut sql = format!("{COUNT} FROM ");
-                self.write_from_where(&mut sql, &mut params)?;
+                sql.push_str(&self.relation.quoted);
+                self.write_where(&mut sql, &mut params)?;
                 Ok(Statement::new(sql, params))
             }
         }
     }
 
-    /// Writes the rows query; returns the 1-based character position of its `"data"`, where the server points
-    /// when the relation has no such column.
-    fn write_rows(&self, sql: &mut String, params: &mut Vec<Param>) -> Result<usize, BuildError> {
+    /// Writes the rows query, projected by `projection`; returns the 1-based character position of its
+    /// `"data"`, where the server points when the relation has no such column.
+    fn write_rows(
+        &self,
+        sql: &mut String,
+        params: &mut Vec<Param>,
+        projection: Option<&Projection>,
+    ) -> Result<usize, BuildError> {
         sql.push_str("SELECT ");
-        let data_column = sql.chars().count() + 1;
-        sql.push_str("\"data\" FROM ");
-        self.write_from_where(sql, params)?;
+        let data_column = match projection {
+            None => {
+                let position = sql.chars().count() + 1;
+                sql.push_str("\"data\" FROM ");
+                sql.push_str(&self.relation.quoted);
+                position
+            }
+            Some(projection) => {
+                projection.write_select(sql);
+                sql.push_str(" FROM ");
+                sql.push_str(&self.relation.quoted);
+                projection.write_lateral(sql)
+            }
+        };
+        self.write_where(sql, params)?;
         for (i, key) in self.order.iter().enumerate() {
             sql.push_str(if i == 0 { " ORDER BY " } else { ", " });
             key.write(sql, params);
@@ -98,8 +122,7 @@ impl Select {
         Ok(data_column)
     }
 
-    fn write_from_where(&self, sql: &mut String, params: &mut Vec<Param>) -> Result<(), BuildError> {
-        sql.push_str(&self.relation.quoted);
+    fn write_where(&self, sql: &mut String, params: &mut Vec<Param>) -> Result<(), BuildError> {
         for (i, filter) in self.filters.iter().enumerate() {
             sql.push_str(if i == 0 { " WHERE (" } else { " AND (" });
             filter.write(sql, params)?;
@@ -171,5 +194,28 @@ mod tests {
             windowed.sql,
             "SELECT to_json(count(*)) FROM (SELECT \"data\" FROM \"v\" WHERE (a = $1) ORDER BY b OFFSET $2) AS counted"
         );
+    }
+
+    #[test]
+    fn a_projection_reads_the_document_once_and_counting_ignores_it() {
+        let mut s = select("v");
+        s.filter(fragment("a = $1", &["x"]));
+        s.set_projection(Some(Projection::new(["id".to_owned()]).unwrap()));
+        let rows = s.render(Form::Rows).unwrap();
+        assert!(rows.sql.starts_with("SELECT CASE WHEN jsonb_typeof(__fraiseql_doc)"), "{}", rows.sql);
+        assert!(
+            rows.sql.ends_with(
+                " FROM \"v\", LATERAL (SELECT \"data\"::jsonb #> '{}' AS __fraiseql_doc OFFSET 0) AS __fraiseql \
+                 WHERE (a = $1)"
+            ),
+            "{}",
+            rows.sql
+        );
+        let chars: Vec<char> = rows.sql.chars().collect();
+        let at: String = chars[rows.data_column.unwrap() as usize - 1..][..6].iter().collect();
+        assert_eq!(at, "\"data\"");
+        s.set_limit(5);
+        let count = s.render(Form::Count).unwrap();
+        assert!(!count.sql.contains("LATERAL"), "{}", count.sql);
     }
 }

@@ -24,6 +24,7 @@ mod network_faults;
 mod off_host;
 mod pgbouncer;
 mod pool;
+mod projection;
 mod protocol_versions;
 mod readme;
 mod replicas;
