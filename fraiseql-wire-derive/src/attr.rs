@@ -415,7 +415,11 @@ mod tests {
         assert_eq!(messages.len(), 5, "{messages:#?}");
         assert_eq!(messages[0], "`view` is given twice: keep one");
         assert!(messages[1].starts_with("unknown key `color`"), "{}", messages[1]);
-        assert!(messages[1].ends_with("expected `view`, `schema`, `rename_all`, `projection` or `crate`"), "{}", messages[1]);
+        assert!(
+            messages[1].ends_with("expected `view`, `schema`, `rename_all`, `projection` or `crate`"),
+            "{}",
+            messages[1]
+        );
         assert_eq!(messages[2], "expected a string: `schema = \"app\"`");
         assert!(messages[3].starts_with("`skip` is a field attribute"), "{}", messages[3]);
         assert!(messages[4].starts_with("unknown `rename_all` rule \"camel\": expected one of `lowercase`"));

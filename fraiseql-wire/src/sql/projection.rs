@@ -42,7 +42,9 @@ impl Projection {
         for key in keys {
             if key.contains('\0') {
                 return Err(BuildError::Filter {
-                    reason: format!("the projected key {key:?} contains a NUL character, which no JSON key in jsonb can"),
+                    reason: format!(
+                        "the projected key {key:?} contains a NUL character, which no JSON key in jsonb can"
+                    ),
                 });
             }
             if !kept.contains(&key) {

@@ -54,7 +54,15 @@ struct Whole {
 
 impl From<Whole> for Slim {
     fn from(w: Whole) -> Slim {
-        Slim { id: w.id, name: w.name, status: w.status, rank: w.rank, maybe: w.maybe, label: w.label, nested: w.nested }
+        Slim {
+            id: w.id,
+            name: w.name,
+            status: w.status,
+            rank: w.rank,
+            maybe: w.maybe,
+            label: w.label,
+            nested: w.nested,
+        }
     }
 }
 
@@ -131,7 +139,15 @@ async fn absent_null_non_object_and_sql_null_documents_stay_apart() {
         .fetch_all()
         .await
         .expect("projected values");
-    assert_eq!(rows, [json!({"maybe": null, "rank": 1}), json!({"maybe": "m2", "rank": 2}), json!({"rank": 3}), json!({"maybe": null})]);
+    assert_eq!(
+        rows,
+        [
+            json!({"maybe": null, "rank": 1}),
+            json!({"maybe": "m2", "rank": 2}),
+            json!({"rank": 3}),
+            json!({"maybe": null})
+        ]
+    );
 
     let odd: Vec<Value> =
         client.query("v_odd").select_keys(["name"]).order_by_sql("id").fetch_all().await.expect("odd documents");
