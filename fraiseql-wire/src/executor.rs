@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::config::Resolved;
 use crate::connection::{Lease, SessionSlot};
 use crate::error::Error;
 
@@ -14,11 +15,18 @@ pub(crate) type Checkout = Pin<Box<dyn Future<Output = Result<Lease, Error>> + S
 /// What lends sessions to queries.
 pub(crate) trait LeaseSource: Send + Sync + 'static {
     fn checkout(self: Arc<Self>) -> Checkout;
+
+    /// The settings sessions are opened with (for a parallel export's own connections).
+    fn settings(&self) -> Arc<Resolved>;
 }
 
 impl LeaseSource for SessionSlot {
     fn checkout(self: Arc<Self>) -> Checkout {
         Box::pin(SessionSlot::checkout(self))
+    }
+
+    fn settings(&self) -> Arc<Resolved> {
+        self.shared_settings()
     }
 }
 

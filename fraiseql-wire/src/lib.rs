@@ -90,6 +90,7 @@ mod sql;
 mod executor;
 mod stream;
 mod query;
+mod parallel;
 pub mod entity;
 mod client;
 #[cfg(feature = "pool")]
@@ -100,6 +101,7 @@ pub use config::Config;
 pub use entity::{Document, Entity, Field, FieldType, Filter, IntoOrderKeys, OrderKey};
 pub use error::{DbError, DecodeError, Error, ErrorKind, Result, SqlState, TlsFailure};
 pub use executor::Executor;
+pub use parallel::{ParallelQuery, ParallelStream};
 #[cfg(feature = "pool")]
 pub use pool::{Pool, PoolBuilder, PoolStatus};
 pub use query::Query;

@@ -239,6 +239,10 @@ impl LeaseSource for PoolSource {
             Ok(Lease::new(session, Box::new(PoolHome { object }), Arc::clone(&self.settings), fresh))
         })
     }
+
+    fn settings(&self) -> Arc<Resolved> {
+        Arc::clone(&self.settings)
+    }
 }
 
 /// A pooled connection: `None` while lent to a query.

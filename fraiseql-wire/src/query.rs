@@ -21,6 +21,13 @@ use crate::stream::{Predicate, RowStream};
 /// Reads a sort key's value out of a row, as a parameter (for keyset pagination).
 pub(crate) type KeyValue<T> = Arc<dyn Fn(&T) -> Param + Send + Sync>;
 
+/// A query taken apart: where it runs, what it selects, its Rust predicate.
+pub(crate) struct QueryParts<T> {
+    pub(crate) source: Option<Arc<dyn LeaseSource>>,
+    pub(crate) select: Result<Select, BuildError>,
+    pub(crate) predicate: Option<Predicate<T>>,
+}
+
 /// A query on one view, built step by step and run with [`stream`](Query::stream) or a `fetch_*` method.
 ///
 /// `T` is what each row decodes into: [`serde_json::Value`] for [`Client::query`](crate::Client::query), the
@@ -132,6 +139,11 @@ impl<T> Query<T> {
         });
         self.keys.extend(keys);
         self
+    }
+
+    /// What the query is made of, for running it another way (a parallel export).
+    pub(crate) fn into_parts(self) -> QueryParts<T> {
+        QueryParts { source: self.source, select: self.select, predicate: self.predicate }
     }
 
     /// The typed sort keys so far.

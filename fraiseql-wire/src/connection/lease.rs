@@ -157,6 +157,10 @@ impl SessionSlot {
         &self.settings
     }
 
+    pub(crate) fn shared_settings(&self) -> Arc<Resolved> {
+        Arc::clone(&self.settings)
+    }
+
     /// Waits until no other query holds the session, then lends it (connecting first if there is none).
     ///
     /// A query of the task that holds the session itself is refused with [`Error::ConnectionBusy`]: that task

@@ -18,7 +18,6 @@ mod tls;
 mod transport;
 mod wire;
 
-#[cfg(feature = "pool")]
 pub(crate) use lease::Home;
 pub(crate) use lease::{Lease, SessionSlot};
 pub(crate) use row::RawRow;

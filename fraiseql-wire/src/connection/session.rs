@@ -145,6 +145,36 @@ impl Session {
         }
     }
 
+    /// Runs `sql` (statements without parameters) in the simple protocol, for transaction control; returns the
+    /// text of the last row's first column, if any row came. Waits as long as the server takes: callers bound it.
+    pub(crate) async fn command(&mut self, sql: &str) -> Result<Option<Vec<u8>>, Error> {
+        if !self.is_idle() {
+            return Err(Error::protocol(format!("a command was sent while the session was {}", self.state)));
+        }
+        postgres_protocol::message::frontend::query(sql, self.wire.write_buf())
+            .map_err(|e| Error::protocol(format!("encoding a command: {e}")))?;
+        self.report(Event::CommandSent)?;
+        if let Err(error) = self.wire.flush().await {
+            return Err(self.fail(error));
+        }
+        let mut last = None;
+        while !self.is_idle() {
+            match poll_fn(|cx| self.wire.poll_incoming(cx)).await {
+                Ok(Incoming::Row { total, value }) => {
+                    let row = RawRow::new(&mut self.wire.read, total, value);
+                    last = Some(row.json().to_vec());
+                    drop(row);
+                    self.report(Event::Row)?;
+                }
+                Ok(Incoming::Oversized { .. }) => self.report(Event::Row)?,
+                Ok(Incoming::Message(Message::ReadyForQuery(_))) => self.report(Event::Ready)?,
+                Ok(Incoming::Message(message)) => self.on_message(message)?,
+                Err(error) => return Err(self.read_failed(error)),
+            }
+        }
+        Ok(last)
+    }
+
     /// Records an event that came from outside the session's own reads (a timeout, a cancel that failed).
     pub(crate) fn fail(&mut self, error: Error) -> Error {
         self.state.advance(Event::Failed(error)).unwrap_or_else(|| Error::protocol("the session failed"))

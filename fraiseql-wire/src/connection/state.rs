@@ -10,6 +10,7 @@
 //!    └──────────────── Draining ◀─────────────  Ending          ─▶ Draining { cancel: false }
 //!
 //!   Idle ── ping (a lone Sync, for a pool's health check) ──▶ Ending
+//!   Idle ── command (simple protocol) ──▶ Command ── rows, CommandComplete ──▶ Command ──ReadyForQuery──▶ Idle
 //!   any state ── I/O error, protocol violation, FATAL then EOF ──▶ Broken (closed, never reused)
 //! ```
 //!
@@ -27,6 +28,9 @@ pub(crate) enum State {
     Idle,
     /// A query was sent; its RowDescription has not arrived.
     Describing,
+    /// A command was sent in the simple protocol (transaction control): whatever rows and completions it
+    /// produces are read until ReadyForQuery.
+    Command,
     /// The query's rows are arriving.
     Rows,
     /// The query ended (CommandComplete, or the server's error kept here until ReadyForQuery, so the session is
@@ -44,6 +48,8 @@ pub(crate) enum State {
 pub(crate) enum Event {
     /// The client sent a query (Parse, Bind, Describe, Execute, Sync).
     QuerySent,
+    /// The client sent a command in the simple protocol (a Query message).
+    CommandSent,
     /// The client sent a lone Sync, which the server answers with ReadyForQuery alone.
     #[cfg_attr(not(feature = "pool"), allow(dead_code))]
     PingSent,
@@ -85,6 +91,10 @@ impl State {
 
             (Idle, Event::QuerySent) => (Describing, None),
             (Idle, Event::PingSent) => (Ending(None), None),
+            (Idle, Event::CommandSent) => (Command, None),
+            (Command, Event::Described | Event::Row | Event::Completed) => (Command, None),
+            (Command, Event::ServerError(error)) => (Ending(Some(error)), None),
+            (Command, Event::Ready) => (Idle, None),
             (Describing, Event::Acknowledged) => (Describing, None),
             (Describing, Event::Described) => (Rows, None),
             (Rows, Event::Row) => (Rows, None),
@@ -94,7 +104,7 @@ impl State {
             (Ending(pending), Event::Ready) => (Idle, pending),
 
             (Idle, Event::Abandoned) => (Idle, None),
-            (Describing | Rows, Event::Abandoned) => (Draining { cancel: true }, None),
+            (Describing | Rows | Command, Event::Abandoned) => (Draining { cancel: true }, None),
             (Ending(_), Event::Abandoned) => (Draining { cancel: false }, None),
             (Draining { .. }, Event::CancelSent) => (Draining { cancel: false }, None),
             (Draining { .. }, Event::Ready) => (Idle, None),
@@ -123,6 +133,7 @@ impl State {
         match self {
             State::Idle => "idle",
             State::Describing => "waiting for a row description",
+            State::Command => "running a command",
             State::Rows => "reading rows",
             State::Ending(_) => "waiting for ReadyForQuery",
             State::Draining { .. } => "draining an abandoned query",
@@ -135,6 +146,7 @@ impl Event {
     fn name(&self) -> &'static str {
         match self {
             Event::QuerySent => "a query was sent",
+            Event::CommandSent => "a command was sent",
             Event::PingSent => "a ping was sent",
             Event::Acknowledged => "a ParseComplete or BindComplete arrived",
             Event::Described => "a RowDescription arrived",
@@ -192,6 +204,18 @@ mod tests {
         let (end, _) = run(State::Idle, vec![Event::PingSent, Event::Abandoned]);
         assert_eq!(end, "draining an abandoned query");
         assert_eq!(run(State::Idle, vec![Event::PingSent, Event::Row]).0, "broken");
+    }
+
+    #[test]
+    fn a_command_reads_anything_up_to_ready_for_query() {
+        let events =
+            vec![Event::CommandSent, Event::Completed, Event::Described, Event::Row, Event::Completed, Event::Ready];
+        assert_eq!(run(State::Idle, events), ("idle", vec![false; 6]));
+        let refused = vec![Event::CommandSent, server_error(), Event::Ready];
+        assert_eq!(run(State::Idle, refused), ("idle", vec![false, false, true]));
+        assert_eq!(run(State::Idle, vec![Event::CommandSent, Event::Acknowledged]).0, "broken");
+        // The extended protocol stays strict: a completion before the description is a violation there.
+        assert_eq!(run(State::Idle, vec![Event::QuerySent, Event::Completed]).0, "broken");
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub(crate) enum BuildError {
     Filter { reason: String },
     /// `after()` without usable sort keys.
     Keyset { reason: String },
+    /// A parallel export of a query that cannot be split.
+    Parallel { reason: String },
 }
 
 impl From<BuildError> for Error {
@@ -23,6 +25,7 @@ impl From<BuildError> for Error {
             BuildError::Fragment { fragment, reason } => Error::InvalidFragment { fragment, reason },
             BuildError::Filter { reason } => Error::InvalidFilter { reason },
             BuildError::Keyset { reason } => Error::InvalidKeyset { reason },
+            BuildError::Parallel { reason } => Error::InvalidParallel { reason },
         }
     }
 }

@@ -108,6 +108,7 @@ impl Error {
             | Error::InvalidFragment { .. }
             | Error::InvalidFilter { .. }
             | Error::InvalidKeyset { .. }
+            | Error::InvalidParallel { .. }
             | Error::Encode { .. }
             | Error::NotBound
             | Error::PoolClosed
@@ -195,6 +196,7 @@ mod tests {
             (Error::InvalidFragment { fragment: "f".into(), reason: "r".into() }, ErrorKind::Usage, false),
             (Error::InvalidFilter { reason: "r".into() }, ErrorKind::Usage, false),
             (Error::InvalidKeyset { reason: "r".into() }, ErrorKind::Usage, false),
+            (Error::InvalidParallel { reason: "r".into() }, ErrorKind::Usage, false),
             (Error::Encode { reason: "r".into() }, ErrorKind::Usage, false),
             (Error::NotBound, ErrorKind::Usage, false),
             (Error::NoDataColumn { relation: "v".into(), columns: "c".into() }, ErrorKind::Schema, false),

@@ -90,6 +90,10 @@ impl Error {
                 "end the order_by keys with a unique one (a `#[entity(column = …)]` field or one marked \
                  `#[entity(order_key)]`), then call after(&row)"
             }
+            Error::InvalidParallel { .. } => {
+                "export without order_by, limit and offset (the slices' rows interleave), with at least one \
+                 connection and a key expression such as \"id\"; or stream the query on one connection"
+            }
             Error::Encode { .. } => "split the query, or remove the NUL byte",
             Error::NotBound => {
                 "build it with `Entity::query(&client)` / `client.query(…)`, or bind it with `.on(&client)` before \
@@ -195,6 +199,7 @@ impl Error {
             Error::InvalidFragment { fragment, reason } => write!(f, "invalid SQL fragment `{fragment}`: {reason}"),
             Error::InvalidFilter { reason } => write!(f, "invalid typed filter: {reason}"),
             Error::InvalidKeyset { reason } => write!(f, "invalid keyset pagination (`after`): {reason}"),
+            Error::InvalidParallel { reason } => write!(f, "invalid parallel export: {reason}"),
             Error::Encode { reason } => write!(f, "the query cannot be sent: {reason}"),
             Error::NotBound => f.write_str("this query is not bound to a client"),
             Error::NoDataColumn { relation, columns } => write!(

@@ -247,6 +247,13 @@ pub enum Error {
         reason: String,
     },
 
+    /// [`Query::parallel`](crate::Query::parallel) cannot split this query (an order, a window, no
+    /// connections).
+    InvalidParallel {
+        /// Why.
+        reason: String,
+    },
+
     /// The query cannot be put on the wire (more than 65,535 parameters, a NUL byte in the SQL text).
     Encode {
         /// What could not be encoded.

@@ -46,6 +46,19 @@ impl Select {
         self.limit
     }
 
+    /// What makes the rows' order or number depend on reading them on one connection, if anything.
+    pub(crate) fn order_or_window(&self) -> Option<&'static str> {
+        if !self.order.is_empty() {
+            Some("order_by")
+        } else if self.limit.is_some() {
+            Some("limit")
+        } else if self.offset.is_some() {
+            Some("offset")
+        } else {
+            None
+        }
+    }
+
     pub(crate) fn set_limit(&mut self, limit: u64) {
         self.limit = Some(limit);
     }

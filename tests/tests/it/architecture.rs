@@ -16,6 +16,7 @@ const LAYERS: &[&str] = &[
     "executor",
     "stream",
     "query",
+    "parallel",
     "entity",
     "client",
     "pool",

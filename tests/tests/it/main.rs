@@ -22,6 +22,7 @@ mod load;
 mod memory;
 mod network_faults;
 mod off_host;
+mod parallel;
 mod pgbouncer;
 mod pool;
 mod projection;

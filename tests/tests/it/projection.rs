@@ -122,10 +122,28 @@ async fn a_projected_struct_decodes_as_from_whole_documents_from_far_fewer_bytes
     assert!(projected.iter().any(|s| s.label.as_deref().is_some_and(|l| l.starts_with("old"))));
     assert_eq!(projected[0].nested, json!({"a": null, "b": [1, null]}));
 
-    let slim_bytes = total(&raw(Slim::select().on(&client)).await);
+    let exact = Slim::select().on(&client).select_keys(Slim::KEYS.expect("listed").iter().copied());
+    let slim_bytes = total(&raw(exact).await);
     let whole_bytes = total(&raw(Slim::select().on(&client).whole_documents()).await);
     assert_eq!(whole_bytes, total(&raw(Whole::query(&client)).await));
     assert!(slim_bytes * 100 < whole_bytes, "projected {slim_bytes} B, whole {whole_bytes} B");
+}
+
+#[tokio::test]
+async fn an_adaptive_projection_sends_small_documents_whole() {
+    let (db, client) = setup().await;
+    // `projected()` builds documents stored in at least 256 bytes per key read; `Slim` reads 7 keys.
+    let threshold = 256 * Slim::KEYS.expect("listed").len() as i32;
+    let stored = db.admin().query("SELECT id, pg_column_size(data) FROM wide", &[]).await.expect("sizes");
+    let small: std::collections::BTreeSet<i64> =
+        stored.iter().filter(|row| row.get::<_, i32>(1) < threshold).map(|row| row.get(0)).collect();
+    assert!(!small.is_empty() && small.len() < ROWS as usize, "the data set has both sizes: {small:?}");
+    for row in raw(Slim::query(&client)).await {
+        let document: Value = serde_json::from_slice(&row).expect("json");
+        let id = document["id"].as_i64().expect("an id");
+        let whole = document.get("pad1").is_some();
+        assert_eq!(whole, small.contains(&id), "row {id}: sent whole = {whole}");
+    }
 }
 
 #[tokio::test]

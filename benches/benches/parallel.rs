@@ -1,0 +1,130 @@
+//! Parallel export with one snapshot: rows/s of `parallel(N, "id")` for N = 1, 2, 4 against one stream of the
+//! same view, raw and typed, after checking that every N returns the same rows (count and checksum). See
+//! README.md, "Parallel export".
+//!
+//! `cargo bench -p benches --bench parallel`; `BENCH_ROWS` (default 1,000,000), `PARALLEL_ROUNDS` (default 3),
+//! `BENCH_FLAVOR` (`current_thread`, the default, or `multi_thread`).
+
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::time::Instant;
+
+use bytes::Bytes;
+use fraiseql_wire::{Client, Result};
+use fraiseql_wire_tests::{AuthUser, TestCluster};
+use futures_util::{Stream, TryStreamExt};
+
+use benches::{Project, median, setup_sql};
+
+/// The bench view with its key column (the stream benchmark's view has `data` only).
+const VIEW: &str = "v_projects_id";
+
+/// What one configuration reads.
+#[derive(Clone, Copy)]
+struct Case {
+    typed: bool,
+    /// `None`: one ordinary stream.
+    connections: Option<usize>,
+}
+
+impl Case {
+    fn label(self) -> String {
+        let form = if self.typed { "typed `Project`" } else { "raw" };
+        match self.connections {
+            None => format!("{form}, one stream"),
+            Some(n) => format!("{form}, parallel({n})"),
+        }
+    }
+}
+
+async fn count<T>(rows: impl Stream<Item = Result<T>>) -> u64 {
+    rows.try_fold(0u64, |n, row| {
+        std::hint::black_box(row);
+        async move { Ok(n + 1) }
+    })
+    .await
+    .expect("bench query")
+}
+
+async fn run(client: &Client, case: Case) -> (u64, f64) {
+    let query = client.query(VIEW);
+    let started = Instant::now();
+    let rows = match (case.typed, case.connections) {
+        (false, None) => count(query.stream_raw()).await,
+        (false, Some(n)) => count(query.parallel(n, "id").stream_raw()).await,
+        (true, None) => count(query.stream_as::<Project>()).await,
+        (true, Some(n)) => count(client.query_as::<Project>(VIEW).parallel(n, "id").stream()).await,
+    };
+    (rows, started.elapsed().as_secs_f64())
+}
+
+/// Row count and an order-independent checksum (the wrapping sum of each row's hash).
+async fn checksum(rows: impl Stream<Item = Result<Bytes>>) -> (u64, u64) {
+    let hasher = BuildHasherDefault::<DefaultHasher>::default();
+    rows.try_fold((0u64, 0u64), |(n, sum), row| {
+        let hash = hasher.hash_one(&row[..]);
+        async move { Ok((n + 1, sum.wrapping_add(hash))) }
+    })
+    .await
+    .expect("checksum query")
+}
+
+fn main() {
+    let rows: u64 = std::env::var("BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let rounds: usize = std::env::var("PARALLEL_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let flavor = std::env::var("BENCH_FLAVOR").unwrap_or_else(|_| "current_thread".to_owned());
+    let runtime = match flavor.as_str() {
+        "multi_thread" => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+        _ => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+    }
+    .expect("runtime");
+    runtime.block_on(async {
+        let cluster = TestCluster::start();
+        let db = cluster.database().await;
+        for statement in setup_sql(rows) {
+            db.execute(&statement).await;
+        }
+        db.execute(&format!("CREATE VIEW {VIEW} AS SELECT id, data FROM projects")).await;
+        let client = Client::connect(&db.url(AuthUser::Superuser)).await.expect("connect");
+
+        let single = checksum(client.query(VIEW).stream_raw()).await;
+        for n in [1, 2, 4] {
+            let split = checksum(client.query(VIEW).parallel(n, "id").stream_raw()).await;
+            assert_eq!(split, single, "parallel({n}) returned other rows than one stream");
+        }
+        println!("same rows: {} rows, checksum {:016x}, for one stream and parallel(1, 2, 4)", single.0, single.1);
+
+        let mut cases = Vec::new();
+        for typed in [false, true] {
+            for connections in [None, Some(1), Some(2), Some(4)] {
+                cases.push(Case { typed, connections });
+            }
+        }
+        let mut secs = vec![Vec::new(); cases.len()];
+        for round in 0..=rounds {
+            for (i, case) in cases.iter().enumerate() {
+                let (read, elapsed) = run(&client, *case).await;
+                assert_eq!(read, single.0, "{}", case.label());
+                // Round 0 warms the caches and is not counted.
+                if round > 0 {
+                    secs[i].push(elapsed);
+                }
+            }
+        }
+        println!(
+            "| reads ({flavor} runtime) | rows/s (median of {rounds}) | vs one stream (median ratio) | min – max |"
+        );
+        println!("|---|---:|---:|---:|");
+        for (i, case) in cases.iter().enumerate() {
+            let base = i - i % 4;
+            let ratios: Vec<f64> = secs[base].iter().zip(&secs[i]).map(|(b, s)| b / s).collect();
+            let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+            let high = ratios.iter().copied().fold(0.0, f64::max);
+            println!(
+                "| {} | {:.0} | {:.2}× | {low:.2} – {high:.2} |",
+                case.label(),
+                single.0 as f64 / median(&secs[i]),
+                median(&ratios)
+            );
+        }
+    });
+}
