@@ -21,7 +21,7 @@ use std::pin::pin;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use benches::{Measurement, Project, RawJson, VIEW, median, peak_rss_kib, setup_sql};
+use benches::{Measurement, Project, RawJson, VIEW, median, peak_rss_kib, setup_sql, thousands};
 use fraiseql_wire_tests::{AuthUser, TestCluster};
 use futures_util::{Stream, TryStreamExt};
 use tokio_postgres::types::Json;
@@ -311,18 +311,6 @@ fn instructions(config: Config, url: &str, limit: u64) -> u64 {
 
 fn mib(kib: f64) -> String {
     format!("{:.1} MiB", kib / 1024.0)
-}
-
-fn thousands(n: f64) -> String {
-    let digits = format!("{:.0}", n);
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn parent() {

@@ -167,6 +167,19 @@ impl FromStr for Measurement {
     }
 }
 
+/// `1234567.4` as `1,234,567`.
+pub fn thousands(n: f64) -> String {
+    let digits = format!("{:.0}", n);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Median of a non-empty sample (mean of the two middle values for an even count).
 pub fn median(values: &[f64]) -> f64 {
     assert!(!values.is_empty(), "median of nothing");

@@ -12,45 +12,42 @@ use fraiseql_wire_tests::{AuthUser, TestDatabase};
 
 use crate::common::{connect, database};
 
-/// Three keys of a wide document, projected by the attribute; the others exercise what a projection must keep.
-#[derive(Debug, Clone, PartialEq, Deserialize, Entity)]
-#[entity(view = "v_wide", projection)]
-struct Slim {
-    #[entity(column)]
-    id: i64,
-    #[entity(order_key)]
-    name: String,
-    status: String,
-    /// Absent in some documents: the default, which a `null` would not give.
-    #[serde(default)]
-    rank: u32,
-    /// `null` in some documents, absent in others.
-    maybe: Option<String>,
-    /// Read under its alias in some documents.
-    #[serde(alias = "old_label")]
-    label: Option<String>,
-    /// Kept whole, nested nulls included.
-    #[entity(skip)]
-    nested: Value,
+/// A struct reading seven keys of the wide documents, with `#[entity(projection)]` or without; the fields
+/// exercise what a projection must keep.
+macro_rules! reader {
+    ($(#[$doc:meta])* $name:ident $(, $projection:ident)?) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Deserialize, Entity)]
+        #[entity(view = "v_wide" $(, $projection)?)]
+        struct $name {
+            #[entity(column)]
+            id: i64,
+            #[entity(order_key)]
+            name: String,
+            status: String,
+            /// Absent in some documents: the default, which a `null` would not give.
+            #[serde(default)]
+            rank: u32,
+            /// `null` in some documents, absent in others.
+            maybe: Option<String>,
+            /// Read under its alias in some documents.
+            #[serde(alias = "old_label")]
+            label: Option<String>,
+            /// Kept whole, nested nulls included.
+            #[entity(skip)]
+            nested: Value,
+        }
+    };
 }
 
-/// The same struct without the attribute.
-#[derive(Debug, Clone, PartialEq, Deserialize, Entity)]
-#[entity(view = "v_wide")]
-struct Whole {
-    #[entity(column)]
-    id: i64,
-    #[entity(order_key)]
-    name: String,
-    status: String,
-    #[serde(default)]
-    rank: u32,
-    maybe: Option<String>,
-    #[serde(alias = "old_label")]
-    label: Option<String>,
-    #[entity(skip)]
-    nested: Value,
-}
+reader!(
+    /// Projected by the attribute.
+    Slim, projection
+);
+reader!(
+    /// Whole documents.
+    Whole
+);
 
 impl From<Whole> for Slim {
     fn from(w: Whole) -> Slim {
