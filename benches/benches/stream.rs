@@ -21,7 +21,7 @@ use std::pin::pin;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use benches::{Measurement, Project, RawJson, VIEW, median, peak_rss_kib, setup_sql, thousands};
+use benches::{LargeDoc, Measurement, NestedDoc, Project, RawJson, Shape, VIEW, median, peak_rss_kib, thousands};
 use fraiseql_wire_tests::{AuthUser, TestCluster};
 use futures_util::{Stream, TryStreamExt};
 use tokio_postgres::types::Json;
@@ -189,7 +189,11 @@ async fn fraiseql(form: Form, url: &str, limit: Option<u64>) -> Outcome {
     match form {
         Form::Raw => drain(started, query.stream_raw(), |json| Ok(black_box(json).len())).await,
         Form::Value => drain(started, query.stream(), |value| Ok(unknown_size(value))).await,
-        Form::Typed => drain(started, query.stream_as::<Project>(), |project| Ok(unknown_size(project))).await,
+        Form::Typed => match Shape::from_env() {
+            Shape::Projects => drain(started, query.stream_as::<Project>(), |row| Ok(unknown_size(row))).await,
+            Shape::Nested => drain(started, query.stream_as::<NestedDoc>(), |row| Ok(unknown_size(row))).await,
+            Shape::Large => drain(started, query.stream_as::<LargeDoc>(), |row| Ok(unknown_size(row))).await,
+        },
     }
 }
 
@@ -205,7 +209,15 @@ async fn tokio_postgres(form: Form, url: &str, limit: Option<u64>) -> Outcome {
     let outcome = match form {
         Form::Raw => drain(started, rows, |row| Ok(black_box(row.try_get::<_, RawJson>(0)?.0).len())).await,
         Form::Value => drain(started, rows, |row| Ok(unknown_size(row.try_get::<_, serde_json::Value>(0)?))).await,
-        Form::Typed => drain(started, rows, |row| Ok(unknown_size(row.try_get::<_, Json<Project>>(0)?.0))).await,
+        Form::Typed => match Shape::from_env() {
+            Shape::Projects => {
+                drain(started, rows, |row| Ok(unknown_size(row.try_get::<_, Json<Project>>(0)?.0))).await
+            }
+            Shape::Nested => {
+                drain(started, rows, |row| Ok(unknown_size(row.try_get::<_, Json<NestedDoc>>(0)?.0))).await
+            }
+            Shape::Large => drain(started, rows, |row| Ok(unknown_size(row.try_get::<_, Json<LargeDoc>>(0)?.0))).await,
+        },
     };
     drop(client);
     connection.await??;
@@ -228,7 +240,7 @@ struct Setup {
 async fn load(cluster: &TestCluster, rows: u64) -> Setup {
     let db = cluster.database().await;
     let started = Instant::now();
-    for statement in setup_sql(rows) {
+    for statement in Shape::from_env().setup_sql(rows) {
         db.execute(&statement).await;
     }
     let load = started.elapsed();
@@ -314,13 +326,14 @@ fn mib(kib: f64) -> String {
 }
 
 fn parent() {
-    let rows = env_u64("BENCH_ROWS", 1_000_000);
+    let shape = Shape::from_env();
+    let rows = env_u64("BENCH_ROWS", shape.default_rows());
     let rounds = env_u64("BENCH_ROUNDS", 3);
-    let small = env_u64("BENCH_SMALL_ROWS", 100_000);
+    let small = env_u64("BENCH_SMALL_ROWS", rows / 10);
     let callgrind = env_u64("BENCH_CALLGRIND", 0);
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let flavor = if multi_thread() { "multi-thread" } else { "current-thread" };
-    println!("stream benchmark: {rows} rows, {rounds} rounds, {flavor} tokio runtime, {cores} cores");
+    println!("stream benchmark: {shape:?}, {rows} rows, {rounds} rounds, {flavor} tokio runtime, {cores} cores");
 
     let cluster = TestCluster::start();
     let setup_runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
@@ -409,7 +422,8 @@ fn timed_rounds(url: &str, setup: &Setup, rounds: u64, small: u64, flavor: &str)
             let (lo, hi) = rates.iter().fold((f64::MAX, 0f64), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
             let ttfr = median(&ms.iter().map(|m| m.ttfr_ms).collect::<Vec<_>>());
             let ratio = if config.driver == Driver::FraiseqlWire {
-                format!("**{:.2}×**", median(&ratios))
+                let (lo, hi) = ratios.iter().fold((f64::MAX, 0f64), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+                format!("**{:.2}×** ({lo:.2}–{hi:.2})", median(&ratios))
             } else {
                 "1".to_owned()
             };

@@ -46,6 +46,90 @@ FROM generate_series(1, {rows}) AS i"
     [load, format!("CREATE VIEW {VIEW} AS SELECT data FROM projects"), "VACUUM ANALYZE projects".to_owned()]
 }
 
+/// Which documents the `projects` table holds (`BENCH_VIEW`): the 423-byte projects, 12-level nested trees of
+/// about 1 KB, or 96 KB documents stored toasted. The view is `v_projects` whatever the shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    Projects,
+    Nested,
+    Large,
+}
+
+impl Shape {
+    /// From `BENCH_VIEW` (`projects`, the default, `nested` or `large`).
+    pub fn from_env() -> Shape {
+        match std::env::var("BENCH_VIEW").as_deref() {
+            Ok("projects") | Err(_) => Shape::Projects,
+            Ok("nested") => Shape::Nested,
+            Ok("large") => Shape::Large,
+            Ok(other) => panic!("BENCH_VIEW={other}: expected projects, nested or large"),
+        }
+    }
+
+    /// The default number of rows: about 420 MB, 100 MB and 190 MB of JSON text.
+    pub fn default_rows(self) -> u64 {
+        match self {
+            Shape::Projects => 1_000_000,
+            Shape::Nested => 100_000,
+            Shape::Large => 2_000,
+        }
+    }
+
+    /// The statements that create `projects` with `rows` documents of this shape, the view and the statistics.
+    pub fn setup_sql(self, rows: u64) -> Vec<String> {
+        match self {
+            Shape::Projects => setup_sql(rows).to_vec(),
+            Shape::Nested => vec![
+                "CREATE FUNCTION bench_node(i bigint, depth int) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+                     SELECT jsonb_build_object('value', i + depth, 'label', 'node ' || depth || ' of ' || i,
+                         'weight', round((i % 100) / 7.0, 3),
+                         'child', CASE WHEN depth > 1 THEN bench_node(i, depth - 1) END) $$"
+                    .to_owned(),
+                format!(
+                    "CREATE TABLE projects AS SELECT i AS id, jsonb_build_object('id', i, 'tree', bench_node(i, 12))                      AS data FROM generate_series(1, {rows}) AS i"
+                ),
+                format!("CREATE VIEW {VIEW} AS SELECT data FROM projects"),
+                "VACUUM ANALYZE projects".to_owned(),
+            ],
+            Shape::Large => vec![
+                format!(
+                    "CREATE TABLE projects AS SELECT i AS id, jsonb_build_object('id', i, 'name', 'Large ' || i,
+                         'body', (SELECT string_agg(md5((i * 10000 + j)::text), '') FROM generate_series(1, 3000) j),
+                         'tags', jsonb_build_array('tag-' || (i % 10), 'team-' || (i % 7))) AS data
+                     FROM generate_series(1, {rows}) AS i"
+                ),
+                format!("CREATE VIEW {VIEW} AS SELECT data FROM projects"),
+                "VACUUM ANALYZE projects".to_owned(),
+            ],
+        }
+    }
+}
+
+/// A `nested` document: a chain of 12 nodes.
+#[derive(Debug, Deserialize)]
+pub struct NestedDoc {
+    pub id: i64,
+    pub tree: Node,
+}
+
+/// One level of a `nested` document.
+#[derive(Debug, Deserialize)]
+pub struct Node {
+    pub value: i64,
+    pub label: String,
+    pub weight: f64,
+    pub child: Option<Box<Node>>,
+}
+
+/// A `large` document: 96 KB of text in one key.
+#[derive(Debug, Deserialize)]
+pub struct LargeDoc {
+    pub id: i64,
+    pub name: String,
+    pub body: String,
+    pub tags: Vec<String>,
+}
+
 /// One document of the view, as the typed configurations decode it (all fields, as an application would).
 #[derive(Debug, Deserialize)]
 pub struct Project {
