@@ -43,6 +43,11 @@ enum Form {
 enum Driver {
     FraiseqlWire,
     TokioPostgres,
+    Sqlx,
+}
+
+impl Driver {
+    const ALL: [Driver; 3] = [Driver::FraiseqlWire, Driver::TokioPostgres, Driver::Sqlx];
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +67,9 @@ impl Config {
             (Driver::TokioPostgres, Form::Raw) => "tokio-postgres-raw",
             (Driver::TokioPostgres, Form::Value) => "tokio-postgres-value",
             (Driver::TokioPostgres, Form::Typed) => "tokio-postgres-typed",
+            (Driver::Sqlx, Form::Raw) => "sqlx-raw",
+            (Driver::Sqlx, Form::Value) => "sqlx-value",
+            (Driver::Sqlx, Form::Typed) => "sqlx-typed",
         }
     }
 
@@ -74,13 +82,14 @@ impl Config {
             (Driver::TokioPostgres, Form::Raw) => "tokio-postgres `query_raw`, bytes only",
             (Driver::TokioPostgres, Form::Value) => "tokio-postgres `query_raw`, `serde_json::Value`",
             (Driver::TokioPostgres, Form::Typed) => "tokio-postgres `query_raw`, `Json<Project>`",
+            (Driver::Sqlx, Form::Raw) => "sqlx 0.8 `fetch`, bytes only",
+            (Driver::Sqlx, Form::Value) => "sqlx 0.8 `fetch`, `Json<Value>`",
+            (Driver::Sqlx, Form::Typed) => "sqlx 0.8 `fetch`, `Json<Project>`",
         }
     }
 
     fn all() -> impl Iterator<Item = Config> {
-        Self::FORMS
-            .into_iter()
-            .flat_map(|form| [Driver::FraiseqlWire, Driver::TokioPostgres].map(|driver| Config { driver, form }))
+        Self::FORMS.into_iter().flat_map(|form| Driver::ALL.map(|driver| Config { driver, form }))
     }
 
     fn parse(name: &str) -> Option<Config> {
@@ -134,6 +143,7 @@ fn child(args: &[String]) {
         match config.driver {
             Driver::FraiseqlWire => fraiseql(config.form, url, limit).await,
             Driver::TokioPostgres => tokio_postgres(config.form, url, limit).await,
+            Driver::Sqlx => sqlx_fetch(config.form, url, limit).await,
         }
     });
     match outcome {
@@ -222,6 +232,32 @@ async fn tokio_postgres(form: Form, url: &str, limit: Option<u64>) -> Outcome {
     drop(client);
     connection.await??;
     outcome
+}
+
+/// sqlx decodes jsonb itself (`Json<T>` skips the version byte); bytes only reads the raw value, version byte
+/// included.
+async fn sqlx_fetch(form: Form, url: &str, limit: Option<u64>) -> Outcome {
+    use sqlx::{Connection, Row, types::Json};
+    let mut connection = sqlx::PgConnection::connect(url).await?;
+    let sql = match limit {
+        Some(n) => format!("SELECT data FROM {VIEW} LIMIT {n}"),
+        None => format!("SELECT data FROM {VIEW}"),
+    };
+    let started = Instant::now();
+    let rows = sqlx::query(&sql).fetch(&mut connection);
+    match form {
+        Form::Raw => {
+            drain(started, rows, |row| Ok(black_box(row.try_get_raw(0)?.as_bytes().map_or(0, <[u8]>::len)))).await
+        }
+        Form::Value => {
+            drain(started, rows, |row| Ok(unknown_size(row.try_get::<Json<serde_json::Value>, _>(0)?))).await
+        }
+        Form::Typed => match Shape::from_env() {
+            Shape::Projects => drain(started, rows, |row| Ok(unknown_size(row.try_get::<Json<Project>, _>(0)?))).await,
+            Shape::Nested => drain(started, rows, |row| Ok(unknown_size(row.try_get::<Json<NestedDoc>, _>(0)?))).await,
+            Shape::Large => drain(started, rows, |row| Ok(unknown_size(row.try_get::<Json<LargeDoc>, _>(0)?))).await,
+        },
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -374,7 +410,7 @@ fn parent() {
 /// Runs every configuration once per round and prints the summary tables.
 fn timed_rounds(url: &str, setup: &Setup, rounds: u64, small: u64, flavor: &str) {
     // Warm the page cache and both code paths; not recorded.
-    for driver in [Driver::TokioPostgres, Driver::FraiseqlWire] {
+    for driver in [Driver::TokioPostgres, Driver::Sqlx, Driver::FraiseqlWire] {
         let m = run_child(Config { driver, form: Form::Raw }, url, None);
         println!("warm-up  {m}");
     }
@@ -382,10 +418,9 @@ fn timed_rounds(url: &str, setup: &Setup, rounds: u64, small: u64, flavor: &str)
     let mut results: Vec<Measurement> = Vec::new();
     for round in 0..rounds {
         for form in Config::FORMS {
-            let mut pair = [Driver::FraiseqlWire, Driver::TokioPostgres];
-            if round % 2 == 1 {
-                pair.reverse();
-            }
+            // The order rotates every round, so no client always follows the same one.
+            let mut pair = Driver::ALL;
+            pair.rotate_left(round as usize % Driver::ALL.len());
             let limits: &[Option<u64>] = if form == Form::Raw { &[None, Some(small)] } else { &[None] };
             for &limit in limits {
                 for driver in pair {
@@ -412,16 +447,15 @@ fn timed_rounds(url: &str, setup: &Setup, rounds: u64, small: u64, flavor: &str)
     println!("| configuration | rows/s (median) | min – max | peak RSS (median) | first row | vs tokio-postgres |");
     println!("|---|---:|---:|---:|---:|---:|");
     for form in Config::FORMS {
-        let fw = of(Config { driver: Driver::FraiseqlWire, form }.name());
         let tp = of(Config { driver: Driver::TokioPostgres, form }.name());
-        let ratios: Vec<f64> = fw.iter().zip(&tp).map(|(f, t)| f.rows_per_sec() / t.rows_per_sec()).collect();
-        for (config, ms) in [(Driver::FraiseqlWire, &fw), (Driver::TokioPostgres, &tp)]
-            .map(|(driver, ms)| (Config { driver, form }, ms))
-        {
+        for driver in Driver::ALL {
+            let config = Config { driver, form };
+            let ms = &of(config.name());
+            let ratios: Vec<f64> = ms.iter().zip(&tp).map(|(f, t)| f.rows_per_sec() / t.rows_per_sec()).collect();
             let rates: Vec<f64> = ms.iter().map(|m| m.rows_per_sec()).collect();
             let (lo, hi) = rates.iter().fold((f64::MAX, 0f64), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
             let ttfr = median(&ms.iter().map(|m| m.ttfr_ms).collect::<Vec<_>>());
-            let ratio = if config.driver == Driver::FraiseqlWire {
+            let ratio = if config.driver != Driver::TokioPostgres {
                 let (lo, hi) = ratios.iter().fold((f64::MAX, 0f64), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
                 format!("**{:.2}×** ({lo:.2}–{hi:.2})", median(&ratios))
             } else {
@@ -443,7 +477,7 @@ fn timed_rounds(url: &str, setup: &Setup, rounds: u64, small: u64, flavor: &str)
     println!();
     println!("| configuration | {} rows | {} rows |", thousands(small as f64), thousands(setup.rows as f64));
     println!("|---|---:|---:|");
-    for driver in [Driver::FraiseqlWire, Driver::TokioPostgres] {
+    for driver in Driver::ALL {
         let config = Config { driver, form: Form::Raw };
         let at_small = of(&format!("{}@{small}", config.name()));
         println!("| {} | {} | {} |", config.label(), mib(hwm(&at_small)), mib(hwm(&of(config.name()))));
