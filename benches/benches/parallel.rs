@@ -1,5 +1,6 @@
-//! Parallel export with one snapshot: rows/s of `parallel(N, "id")` for N = 1, 2, 4 against one stream of the
-//! same view, raw and typed, after checking that every N returns the same rows (count and checksum). See
+//! Parallel export with one snapshot: rows/s of `parallel(N, "id")` for N = 1, 2, 4 (hash split) and of
+//! `parallel(N, "id").by_range()` for N = 2, 4 (range split; `id` has an index) against one stream of the same
+//! view, raw and typed, after checking that every form returns the same rows (count and checksum). See
 //! README.md, "Parallel export".
 //!
 //! `cargo bench -p benches --bench parallel`; `BENCH_ROWS` (default 1,000,000), `PARALLEL_ROUNDS` (default 3),
@@ -24,14 +25,16 @@ struct Case {
     typed: bool,
     /// `None`: one ordinary stream.
     connections: Option<usize>,
+    by_range: bool,
 }
 
 impl Case {
     fn label(self) -> String {
         let form = if self.typed { "typed `Project`" } else { "raw" };
-        match self.connections {
-            None => format!("{form}, one stream"),
-            Some(n) => format!("{form}, parallel({n})"),
+        match (self.connections, self.by_range) {
+            (None, _) => format!("{form}, one stream"),
+            (Some(n), false) => format!("{form}, parallel({n})"),
+            (Some(n), true) => format!("{form}, parallel({n}).by_range()"),
         }
     }
 }
@@ -46,13 +49,16 @@ async fn count<T>(rows: impl Stream<Item = Result<T>>) -> u64 {
 }
 
 async fn run(client: &Client, case: Case) -> (u64, f64) {
-    let query = client.query(VIEW);
+    let split = |n| {
+        let parallel = client.query_as::<Project>(VIEW).parallel(n, "id");
+        if case.by_range { parallel.by_range() } else { parallel }
+    };
     let started = Instant::now();
     let rows = match (case.typed, case.connections) {
-        (false, None) => count(query.stream_raw()).await,
-        (false, Some(n)) => count(query.parallel(n, "id").stream_raw()).await,
-        (true, None) => count(query.stream_as::<Project>()).await,
-        (true, Some(n)) => count(client.query_as::<Project>(VIEW).parallel(n, "id").stream()).await,
+        (false, None) => count(client.query(VIEW).stream_raw()).await,
+        (false, Some(n)) => count(split(n).stream_raw()).await,
+        (true, None) => count(client.query(VIEW).stream_as::<Project>()).await,
+        (true, Some(n)) => count(split(n).stream()).await,
     };
     (rows, started.elapsed().as_secs_f64())
 }
@@ -84,19 +90,28 @@ fn main() {
             db.execute(&statement).await;
         }
         db.execute(&format!("CREATE VIEW {VIEW} AS SELECT id, data FROM projects")).await;
+        // What a range split reads its bounds and ranges with; the hash split and one stream scan the table.
+        db.execute("CREATE INDEX projects_id ON projects (id)").await;
         let client = Client::connect(&db.url(AuthUser::Superuser)).await.expect("connect");
 
         let single = checksum(client.query(VIEW).stream_raw()).await;
         for n in [1, 2, 4] {
             let split = checksum(client.query(VIEW).parallel(n, "id").stream_raw()).await;
             assert_eq!(split, single, "parallel({n}) returned other rows than one stream");
+            let split = checksum(client.query(VIEW).parallel(n, "id").by_range().stream_raw()).await;
+            assert_eq!(split, single, "parallel({n}).by_range() returned other rows than one stream");
         }
-        println!("same rows: {} rows, checksum {:016x}, for one stream and parallel(1, 2, 4)", single.0, single.1);
+        println!(
+            "same rows: {} rows, checksum {:016x}, for one stream and parallel(1, 2, 4), hash and range",
+            single.0, single.1
+        );
 
+        let forms =
+            [(None, false), (Some(1), false), (Some(2), false), (Some(4), false), (Some(2), true), (Some(4), true)];
         let mut cases = Vec::new();
         for typed in [false, true] {
-            for connections in [None, Some(1), Some(2), Some(4)] {
-                cases.push(Case { typed, connections });
+            for (connections, by_range) in forms {
+                cases.push(Case { typed, connections, by_range });
             }
         }
         let mut secs = vec![Vec::new(); cases.len()];
@@ -115,7 +130,7 @@ fn main() {
         );
         println!("|---|---:|---:|---:|");
         for (i, case) in cases.iter().enumerate() {
-            let base = i - i % 4;
+            let base = i - i % forms.len();
             let ratios: Vec<f64> = secs[base].iter().zip(&secs[i]).map(|(b, s)| b / s).collect();
             let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
             let high = ratios.iter().copied().fold(0.0, f64::max);

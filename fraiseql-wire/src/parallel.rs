@@ -6,10 +6,15 @@
 //! connection reads the rows whose key hashes to its slice, and the rows come back as one stream in no
 //! particular order.
 //!
+//! By default a slice is chosen by a hash of the key, which works for any key but makes every connection scan the
+//! whole view. [`ParallelQuery::by_range`] splits an integer key into equal ranges between its smallest and largest
+//! value instead: with an index on the key, each connection reads only its own part.
+//!
 //! The connections are opened for the export and closed after it, never taken from a pool or a client: a session
 //! left inside a transaction must not serve anyone else. Their transactions only read, so closing them loses
 //! nothing. None is reconnected either: a new connection would not see the snapshot.
 
+use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -21,11 +26,11 @@ use futures_util::stream::{self, SelectAll, StreamExt};
 use serde::de::DeserializeOwned;
 
 use crate::config::Resolved;
-use crate::connection::{Home, Lease, Session};
+use crate::connection::{Described, Home, Lease, Next, Session};
 use crate::error::{BuildError, Error, Result};
 use crate::executor::{Checkout, LeaseSource};
 use crate::query::Query;
-use crate::sql::{Form, Node, Relation, Select, Statement, parse_fragment};
+use crate::sql::{Form, Node, Param, Select, Statement, parse_fragment};
 use crate::stream::decode::{self, Decoder};
 use crate::stream::{Predicate, RowStream};
 
@@ -39,6 +44,16 @@ pub struct ParallelQuery<T> {
     query: Query<T>,
     connections: usize,
     key: String,
+    split: Split,
+}
+
+/// How the rows are divided between the connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Split {
+    /// `hashtext(key::text) % n`: any key type, each connection scans everything.
+    Hash,
+    /// Equal ranges of an integer key between its minimum and maximum in the snapshot.
+    Range,
 }
 
 impl<T> Query<T> {
@@ -64,7 +79,22 @@ impl<T> Query<T> {
     /// # Ok(()) }
     /// ```
     pub fn parallel(self, connections: usize, key: &str) -> ParallelQuery<T> {
-        ParallelQuery { query: self, connections, key: key.to_owned() }
+        ParallelQuery { query: self, connections, key: key.to_owned(), split: Split::Hash }
+    }
+}
+
+impl<T> ParallelQuery<T> {
+    /// Splits by equal ranges of the key instead of its hash: in the shared snapshot, the first connection reads
+    /// the key's smallest and largest values, and slice `i` reads the `i`-th of `n` equal ranges between them
+    /// (the first also the `NULL` keys). The key must be an integer expression (`smallint`, `integer` or
+    /// `bigint`; [`Error::InvalidParallel`] otherwise).
+    ///
+    /// With a B-tree index on the key, the minimum and maximum cost nothing and each connection reads only its
+    /// range, so the server does no work twice; without one, finding them scans the view once more. The slices
+    /// are as even as the keys are: dense keys (a sequence) split well, clustered ones do not.
+    pub fn by_range(mut self) -> Self {
+        self.split = Split::Range;
+        self
     }
 }
 
@@ -74,9 +104,10 @@ impl<T: Send + 'static> ParallelQuery<T> {
     where
         T: DeserializeOwned,
     {
-        let ParallelQuery { query, connections, key } = self;
+        let ParallelQuery { query, connections, key, split } = self;
         let parts = query.into_parts();
-        ParallelStream::new(parts.source, parts.select, parts.predicate, connections, key, decode::json::<T>)
+        let plan = plan(parts.source, parts.select, connections, key, split);
+        ParallelStream::new(plan, parts.predicate, decode::json::<T>)
     }
 
     /// Streams each row's JSON text as received, validated as UTF-8 but not parsed.
@@ -85,9 +116,9 @@ impl<T: Send + 'static> ParallelQuery<T> {
     }
 
     fn run_as<U: Send + 'static>(self, decode: Decoder<U>) -> ParallelStream<U> {
-        let ParallelQuery { query, connections, key } = self;
+        let ParallelQuery { query, connections, key, split } = self;
         let parts = query.into_parts();
-        ParallelStream::new(parts.source, parts.select, None, connections, key, decode)
+        ParallelStream::new(plan(parts.source, parts.select, connections, key, split), None, decode)
     }
 }
 
@@ -102,18 +133,10 @@ pub struct ParallelStream<T> {
 }
 
 impl<T: Send + 'static> ParallelStream<T> {
-    fn new(
-        source: Option<Arc<dyn LeaseSource>>,
-        select: Result<Select, BuildError>,
-        predicate: Option<Predicate<T>>,
-        connections: usize,
-        key: String,
-        decode: Decoder<T>,
-    ) -> Self {
-        let plan = plan(source, select, connections, &key);
+    fn new(plan: Result<Plan>, predicate: Option<Predicate<T>>, decode: Decoder<T>) -> Self {
         let inner = stream::once(async move {
             match plan {
-                Ok((settings, relation, statements)) => open(settings, relation, statements, predicate, decode).await,
+                Ok(plan) => open(plan, predicate, decode).await,
                 Err(error) => Err(error),
             }
         })
@@ -149,13 +172,23 @@ impl<T> std::fmt::Debug for ParallelStream<T> {
     }
 }
 
-/// The settings, the relation and one statement per slice, or why the query cannot be split.
+/// What an export needs once its query is known to be splittable.
+struct Plan {
+    settings: Arc<Resolved>,
+    select: Select,
+    connections: usize,
+    key: String,
+    split: Split,
+}
+
+/// Checks that the query can be split, before any connection opens.
 fn plan(
     source: Option<Arc<dyn LeaseSource>>,
     select: Result<Select, BuildError>,
     connections: usize,
-    key: &str,
-) -> Result<(Arc<Resolved>, Relation, Vec<Statement>)> {
+    key: String,
+    split: Split,
+) -> Result<Plan> {
     let select = select?;
     let refuse = |reason: String| Error::from(BuildError::Parallel { reason });
     if connections == 0 {
@@ -165,36 +198,119 @@ fn plan(
         return Err(refuse(format!("the query has `{what}`, but the slices' rows arrive interleaved")));
     }
     // The key is checked as one expression of its own before it is embedded.
-    parse_fragment(key, 0)?;
-    let statements = (0..connections)
-        .map(|slice| {
-            let mut sliced = select.clone();
-            let condition = format!("COALESCE(abs(hashtext(({key})::text) % {connections}), 0) = {slice}");
-            sliced.filter(Node::Expr(parse_fragment(&condition, 0)?));
-            Ok(sliced.render(Form::Rows)?)
-        })
-        .collect::<Result<Vec<_>>>()?;
+    parse_fragment(&key, 0)?;
     let source = source.ok_or(Error::NotBound)?;
-    Ok((source.settings(), select.relation().clone(), statements))
+    Ok(Plan { settings: source.settings(), select, connections, key, split })
 }
+
+impl Plan {
+    /// One statement per slice; `bounds` are the key's minimum and maximum for a range split.
+    fn statements(&self, bounds: Option<(i64, i64)>) -> Result<Vec<Statement>> {
+        let n = self.connections;
+        let key = &self.key;
+        (0..n)
+            .map(|slice| {
+                let condition = match self.split {
+                    Split::Hash => format!("COALESCE(abs(hashtext(({key})::text) % {n}), 0) = {slice}"),
+                    Split::Range => range_condition(key, bounds, slice, n),
+                };
+                let mut sliced = self.select.clone();
+                sliced.filter(Node::Expr(parse_fragment(&condition, 0)?));
+                Ok(sliced.render(Form::Rows)?)
+            })
+            .collect()
+    }
+
+    /// The statement that reads the key's type, minimum and maximum over the rows the query selects, as a
+    /// JSON array, for a range split.
+    fn bounds_statement(&self) -> Result<Statement> {
+        let key = &self.key;
+        let columns = format!("json_build_array(pg_typeof(min(({key})))::text, min(({key})), max(({key})))");
+        Ok(self.select.render_aggregate(&columns)?)
+    }
+}
+
+/// Slice `slice` of `n` equal ranges of `[min, max]`; the first slice takes the `NULL` keys too, and the first
+/// and last are open-ended so that no row is left out whatever the bounds. Without bounds (no row has a key),
+/// everything goes to the first slice.
+fn range_condition(key: &str, bounds: Option<(i64, i64)>, slice: usize, n: usize) -> String {
+    let Some((min, max)) = bounds else {
+        return if slice == 0 { "true".to_owned() } else { "false".to_owned() };
+    };
+    // i128: the width of [i64::MIN, i64::MAX] does not fit an i64.
+    let start = |i: usize| i128::from(min) + (i128::from(max) - i128::from(min) + 1) * i as i128 / n as i128;
+    let lower = (slice > 0).then(|| format!("({key}) >= {}", start(slice)));
+    let upper = (slice + 1 < n).then(|| format!("({key}) < {}", start(slice + 1)));
+    match (lower, upper) {
+        (None, None) => "true".to_owned(),
+        (None, Some(upper)) => format!("{upper} OR ({key}) IS NULL"),
+        (Some(lower), None) => lower,
+        (Some(lower), Some(upper)) => format!("{lower} AND {upper}"),
+    }
+}
+
+/// Reads the key's minimum and maximum in the session's snapshot; `None` when no row has a key.
+async fn read_bounds(session: &mut Session, statement: &Statement, key: &str) -> Result<Option<(i64, i64)>> {
+    match session.start(&statement.sql, statement.params.iter().map(Param::as_bytes)).await? {
+        Described::Json => {}
+        Described::Refused(error) => return Err(error),
+        Described::NotJson(_) => return Err(Error::protocol("the key's bounds query did not return JSON")),
+    }
+    let mut answer = None;
+    loop {
+        match poll_fn(|cx| session.poll_row(cx, |row| serde_json::from_slice::<Bounds>(row.json()))).await {
+            Next::Row(row) => answer = row.ok(),
+            Next::End => break,
+            Next::Failed(error) => return Err(error),
+            Next::Oversized { .. } => return Err(Error::protocol("the key's bounds query returned a huge row")),
+        }
+    }
+    let Some(Bounds(ty, min, max)) = answer else {
+        return Err(Error::protocol("the key's bounds query returned no readable row"));
+    };
+    if !matches!(ty.as_deref(), Some("smallint" | "integer" | "bigint")) {
+        let ty = ty.unwrap_or_else(|| "unknown".to_owned());
+        let reason = format!("by_range needs an integer key, but `{key}` is {ty}; drop by_range to split by hash");
+        return Err(BuildError::Parallel { reason }.into());
+    }
+    match (&min, &max) {
+        (serde_json::Value::Null, serde_json::Value::Null) => Ok(None),
+        _ => match (min.as_i64(), max.as_i64()) {
+            (Some(min), Some(max)) if min <= max => Ok(Some((min, max))),
+            _ => Err(Error::protocol(format!("the key's bounds query returned {min} and {max}"))),
+        },
+    }
+}
+
+/// The bounds query's row: the key's type name, minimum and maximum (`null` without any key). The bounds are
+/// read as they come, to name the key's type when it is not an integer.
+#[derive(serde::Deserialize)]
+struct Bounds(Option<String>, serde_json::Value, serde_json::Value);
 
 /// Connects every slice, shares one snapshot, and starts each slice's query.
 async fn open<T: Send + 'static>(
-    settings: Arc<Resolved>,
-    relation: Relation,
-    statements: Vec<Statement>,
+    plan: Plan,
     predicate: Option<Predicate<T>>,
     decode: Decoder<T>,
 ) -> Result<SelectAll<RowStream<T>>> {
-    let mut sessions = try_join_all(statements.iter().map(|_| Session::connect(&settings))).await?;
+    // Statements that cannot be built fail here, before any connection opens.
+    let mut statements = plan.statements(Some((0, 0)))?;
+    let settings = &plan.settings;
+    let mut sessions = try_join_all((0..plan.connections).map(|_| Session::connect(settings))).await?;
     let (first, others) = sessions.split_first_mut().ok_or_else(|| Error::protocol("no export connection"))?;
     let exported = first.command(&format!("{BEGIN}; SELECT pg_catalog.pg_export_snapshot()")).await?;
     let snapshot = snapshot_id(exported)?;
     let adopt = format!("{BEGIN}; SET TRANSACTION SNAPSHOT '{snapshot}'");
     try_join_all(others.iter_mut().map(|session| session.command(&adopt))).await?;
+    if plan.split == Split::Range {
+        // Read in the snapshot, so the ranges cover exactly the rows the slices will see.
+        let bounds = read_bounds(first, &plan.bounds_statement()?, &plan.key).await?;
+        statements = plan.statements(bounds)?;
+    }
+    let relation = plan.select.relation().clone();
     let slices = sessions.into_iter().zip(statements).map(|(session, statement)| {
         let source: Arc<dyn LeaseSource> =
-            Arc::new(ExportSession { session: Mutex::new(Some(session)), settings: Arc::clone(&settings) });
+            Arc::new(ExportSession { session: Mutex::new(Some(session)), settings: Arc::clone(settings) });
         RowStream::start(source, relation.clone(), statement, decode).with_predicate(predicate.clone())
     });
     Ok(stream::select_all(slices))
@@ -255,22 +371,55 @@ mod tests {
         assert!(snapshot_id(None).is_err());
     }
 
-    #[test]
-    fn slices_cover_every_row_once() {
-        let select = Select::new(Relation::parse("v").unwrap());
-        let source: Arc<dyn LeaseSource> = Arc::new(ExportSession {
+    fn settings() -> Option<Arc<dyn LeaseSource>> {
+        Some(Arc::new(ExportSession {
             session: Mutex::new(None),
             settings: Arc::new("host=/tmp".parse::<crate::config::Config>().unwrap().resolve().unwrap()),
-        });
-        let (_, _, statements) = plan(Some(source), Ok(select.clone()), 3, "id").unwrap();
+        }))
+    }
+
+    fn view() -> Select {
+        Select::new(crate::sql::Relation::parse("v").unwrap())
+    }
+
+    #[test]
+    fn hash_slices_cover_every_row_once() {
+        let plan = plan(settings(), Ok(view()), 3, "id".to_owned(), Split::Hash).unwrap();
+        let statements = plan.statements(None).unwrap();
         let sql: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
         assert_eq!(sql[0], "SELECT \"data\" FROM \"v\" WHERE (COALESCE(abs(hashtext((id)::text) % 3), 0) = 0)");
         assert!(sql[2].ends_with("% 3), 0) = 2)"));
-        let mut limited = select.clone();
+    }
+
+    #[test]
+    fn range_slices_are_contiguous_and_open_ended() {
+        assert_eq!(range_condition("id", Some((1, 10)), 0, 3), "(id) < 4 OR (id) IS NULL");
+        assert_eq!(range_condition("id", Some((1, 10)), 1, 3), "(id) >= 4 AND (id) < 7");
+        assert_eq!(range_condition("id", Some((1, 10)), 2, 3), "(id) >= 7");
+        assert_eq!(range_condition("id", Some((5, 5)), 0, 1), "true");
+        // More slices than keys: the empty ranges select nothing, the last takes the rest.
+        assert_eq!(range_condition("id", Some((5, 5)), 1, 4), "(id) >= 5 AND (id) < 5");
+        assert_eq!(range_condition("id", Some((5, 5)), 3, 4), "(id) >= 5");
+        // The whole i64 range does not overflow.
+        assert_eq!(range_condition("k", Some((i64::MIN, i64::MAX)), 1, 2), "(k) >= 0");
+        assert_eq!(range_condition("id", None, 0, 2), "true");
+        assert_eq!(range_condition("id", None, 1, 2), "false");
+        let plan = plan(settings(), Ok(view()), 2, "data->>'n'".to_owned(), Split::Range).unwrap();
+        assert_eq!(
+            plan.bounds_statement().unwrap().sql,
+            "SELECT json_build_array(pg_typeof(min((data->>'n')))::text, min((data->>'n')), max((data->>'n'))) \
+             FROM \"v\""
+        );
+    }
+
+    #[test]
+    fn unsplittable_queries_are_refused_before_connecting() {
+        let mut limited = view();
         limited.set_limit(1);
-        assert!(matches!(plan(None, Ok(limited), 2, "id"), Err(Error::InvalidParallel { .. })));
-        assert!(matches!(plan(None, Ok(select.clone()), 0, "id"), Err(Error::InvalidParallel { .. })));
-        assert!(matches!(plan(None, Ok(select.clone()), 2, "id) OR (true"), Err(Error::InvalidFragment { .. })));
-        assert!(matches!(plan(None, Ok(select), 2, "id"), Err(Error::NotBound)));
+        let refused = |select, n, key: &str| plan(None, Ok(select), n, key.to_owned(), Split::Hash).err();
+        assert!(matches!(refused(limited, 2, "id"), Some(Error::InvalidParallel { .. })));
+        assert!(matches!(refused(view(), 0, "id"), Some(Error::InvalidParallel { .. })));
+        assert!(matches!(refused(view(), 2, "id) OR (true"), Some(Error::InvalidFragment { .. })));
+        assert!(matches!(refused(view(), 2, "id"), Some(Error::NotBound)));
     }
 }

@@ -92,7 +92,8 @@ impl Error {
             }
             Error::InvalidParallel { .. } => {
                 "export without order_by, limit and offset (the slices' rows interleave), with at least one \
-                 connection and a key expression such as \"id\"; or stream the query on one connection"
+                 connection and a key expression such as \"id\" (an integer one for by_range); or stream the query \
+                 on one connection"
             }
             Error::Encode { .. } => "split the query, or remove the NUL byte",
             Error::NotBound => {

@@ -97,6 +97,15 @@ impl Select {
         }
     }
 
+    /// `SELECT {columns} FROM` the relation, filtered like the rows (no order or window): for aggregates over
+    /// the rows a query would return. `columns` is SQL the crate wrote or checked.
+    pub(crate) fn render_aggregate(&self, columns: &str) -> Result<Statement, BuildError> {
+        let mut params = Vec::new();
+        let mut sql = format!("SELECT {columns} FROM {}", self.relation.quoted);
+        self.write_where(&mut sql, &mut params)?;
+        Ok(Statement::new(sql, params))
+    }
+
     /// Writes the rows query, projected by `projection`; returns the 1-based character position of its
     /// `"data"`, where the server points when the relation has no such column.
     fn write_rows(

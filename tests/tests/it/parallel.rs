@@ -78,6 +78,43 @@ async fn slices_return_exactly_the_rows_of_one_stream() {
 }
 
 #[tokio::test]
+async fn range_slices_return_exactly_the_rows_of_one_stream() {
+    let db = setup().await;
+    let client = connect(&db.socket_conninfo(AuthUser::Scram)).await;
+    let single = sorted(client.query("v_items").stream_raw()).await;
+    for connections in [1, 2, 3, 4, 7] {
+        let parallel = sorted(client.query("v_items").parallel(connections, "id").by_range().stream_raw()).await;
+        assert_eq!(parallel, single, "{connections} connections");
+    }
+    // An integer key that is NULL for every tenth row and spans only 1..=9.
+    let nullable = "nullif(id % 10, 0)";
+    assert_eq!(sorted(client.query("v_items").parallel(4, nullable).by_range().stream_raw()).await, single);
+
+    // The bounds are those of the filtered rows (bound parameters included), and an empty result is no error.
+    let filtered = |from: i64| client.query("v_items").where_sql("id > $1", &[&from]);
+    let tail = sorted(filtered(2900).stream_raw()).await;
+    assert_eq!(tail.len(), 100);
+    assert_eq!(sorted(filtered(2900).parallel(3, "id").by_range().stream_raw()).await, tail);
+    assert!(sorted(filtered(ROWS).parallel(3, "id").by_range().stream_raw()).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_range_split_needs_an_integer_key() {
+    let db = setup().await;
+    let app = app_name("parallel_range_key");
+    let client = connect(&url_with_app(&db, AuthUser::Scram, &app)).await;
+    let mut rows = client.query("v_items").parallel(2, "data->>'group'").by_range().stream_raw();
+    let error = rows.try_next().await.expect_err("refused");
+    assert!(matches!(error, Error::InvalidParallel { .. }), "{error:?}");
+    assert!(error.to_string().contains("integer key") && error.to_string().contains("text"), "{error}");
+    assert!(rows.next().await.is_none(), "nothing after the error");
+    // The export's connections went with it; only the client's own session is left.
+    let closed =
+        wait_for(Duration::from_secs(5), || async { (sessions(db.admin(), &app).await.len() == 1).then_some(()) });
+    assert!(closed.await.is_some(), "{:?}", sessions(db.admin(), &app).await);
+}
+
+#[tokio::test]
 async fn every_slice_reads_the_snapshot_taken_when_the_export_started() {
     let db = setup().await;
     let pool = Pool::connect(&db.socket_conninfo(AuthUser::Scram)).await.expect("pool");
