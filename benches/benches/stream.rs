@@ -21,7 +21,9 @@ use std::pin::pin;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use benches::{LargeDoc, Measurement, NestedDoc, Project, RawJson, Shape, VIEW, median, peak_rss_kib, thousands};
+use benches::{
+    LargeDoc, Measurement, NestedDoc, Project, RawJson, Shape, StagingProject, VIEW, median, peak_rss_kib, thousands,
+};
 use fraiseql_wire_tests::{AuthUser, TestCluster};
 use futures_util::{Stream, TryStreamExt};
 use tokio_postgres::types::Json;
@@ -203,6 +205,7 @@ async fn fraiseql(form: Form, url: &str, limit: Option<u64>) -> Outcome {
             Shape::Projects => drain(started, query.stream_as::<Project>(), |row| Ok(unknown_size(row))).await,
             Shape::Nested => drain(started, query.stream_as::<NestedDoc>(), |row| Ok(unknown_size(row))).await,
             Shape::Large => drain(started, query.stream_as::<LargeDoc>(), |row| Ok(unknown_size(row))).await,
+            Shape::Staging => drain(started, query.stream_as::<StagingProject>(), |row| Ok(unknown_size(row))).await,
         },
     }
 }
@@ -227,6 +230,9 @@ async fn tokio_postgres(form: Form, url: &str, limit: Option<u64>) -> Outcome {
                 drain(started, rows, |row| Ok(unknown_size(row.try_get::<_, Json<NestedDoc>>(0)?.0))).await
             }
             Shape::Large => drain(started, rows, |row| Ok(unknown_size(row.try_get::<_, Json<LargeDoc>>(0)?.0))).await,
+            Shape::Staging => {
+                drain(started, rows, |row| Ok(unknown_size(row.try_get::<_, Json<StagingProject>>(0)?.0))).await
+            }
         },
     };
     drop(client);
@@ -256,6 +262,9 @@ async fn sqlx_fetch(form: Form, url: &str, limit: Option<u64>) -> Outcome {
             Shape::Projects => drain(started, rows, |row| Ok(unknown_size(row.try_get::<Json<Project>, _>(0)?))).await,
             Shape::Nested => drain(started, rows, |row| Ok(unknown_size(row.try_get::<Json<NestedDoc>, _>(0)?))).await,
             Shape::Large => drain(started, rows, |row| Ok(unknown_size(row.try_get::<Json<LargeDoc>, _>(0)?))).await,
+            Shape::Staging => {
+                drain(started, rows, |row| Ok(unknown_size(row.try_get::<Json<StagingProject>, _>(0)?))).await
+            }
         },
     }
 }
@@ -280,12 +289,15 @@ async fn load(cluster: &TestCluster, rows: u64) -> Setup {
         db.execute(&statement).await;
     }
     let load = started.elapsed();
+    let table = Shape::from_env().table(rows);
     let stats = db
         .admin()
         .query_one(
-            "SELECT count(*), avg(length(data::text))::float8, \
-             percentile_cont(0.5) WITHIN GROUP (ORDER BY length(data::text)), sum(length(data::text))::int8, \
-             pg_total_relation_size('projects') FROM projects",
+            &format!(
+                "SELECT count(*), avg(length(data::text))::float8, \
+                 percentile_cont(0.5) WITHIN GROUP (ORDER BY length(data::text)), sum(length(data::text))::int8, \
+                 pg_total_relation_size('{table}') FROM {table}"
+            ),
             &[],
         )
         .await

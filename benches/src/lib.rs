@@ -53,16 +53,19 @@ pub enum Shape {
     Projects,
     Nested,
     Large,
+    /// `v_project` of the staging set in `tests/fixtures/schema.sql` (unicode, arrays, a nested object).
+    Staging,
 }
 
 impl Shape {
-    /// From `BENCH_VIEW` (`projects`, the default, `nested` or `large`).
+    /// From `BENCH_VIEW` (`projects`, the default, `nested`, `large` or `staging`).
     pub fn from_env() -> Shape {
         match std::env::var("BENCH_VIEW").as_deref() {
             Ok("projects") | Err(_) => Shape::Projects,
             Ok("nested") => Shape::Nested,
             Ok("large") => Shape::Large,
-            Ok(other) => panic!("BENCH_VIEW={other}: expected projects, nested or large"),
+            Ok("staging") => Shape::Staging,
+            Ok(other) => panic!("BENCH_VIEW={other}: expected projects, nested, large or staging"),
         }
     }
 
@@ -72,6 +75,15 @@ impl Shape {
             Shape::Projects => 1_000_000,
             Shape::Nested => 100_000,
             Shape::Large => 2_000,
+            Shape::Staging => 1_000_000,
+        }
+    }
+
+    /// The table behind the view.
+    pub fn table(self, rows: u64) -> String {
+        match self {
+            Shape::Staging => format!("staging_{rows}.project"),
+            _ => "projects".to_owned(),
         }
     }
 
@@ -101,8 +113,40 @@ impl Shape {
                 format!("CREATE VIEW {VIEW} AS SELECT data FROM projects"),
                 "VACUUM ANALYZE projects".to_owned(),
             ],
+            // The whole staging set of that scale is loaded (its other views are a few percent of it).
+            Shape::Staging => vec![
+                STAGING_SCHEMA.to_owned(),
+                format!("SELECT fixture_load({rows})"),
+                format!("CREATE VIEW {VIEW} AS SELECT data FROM staging_{rows}.project"),
+                format!("VACUUM ANALYZE staging_{rows}.project"),
+            ],
         }
     }
+}
+
+/// The staging data's functions (`fixture_load(n)`), shared with the integration tests' load runs.
+const STAGING_SCHEMA: &str = include_str!("../../tests/fixtures/schema.sql");
+
+/// A `staging` project document (`v_project` of the staging set): about 500 B with unicode words, three tags
+/// and an owner object.
+#[derive(Debug, Deserialize)]
+pub struct StagingProject {
+    pub id: i64,
+    pub name: String,
+    pub status: String,
+    pub priority: i64,
+    pub budget: f64,
+    pub public: bool,
+    pub tags: Vec<String>,
+    pub owner: StagingOwner,
+    pub description: String,
+}
+
+/// The owner object of a `staging` project.
+#[derive(Debug, Deserialize)]
+pub struct StagingOwner {
+    pub email: String,
+    pub name: String,
 }
 
 /// A `nested` document: a chain of 12 nodes.
