@@ -4,6 +4,7 @@
 //! cargo bench -p benches --bench stream                      # 1,000,000 rows, 3 rounds
 //! BENCH_ROWS=100000 BENCH_ROUNDS=5 cargo bench -p benches --bench stream
 //! BENCH_CALLGRIND=20000 cargo bench -p benches --bench stream # also client instructions per row (valgrind)
+//! BENCH_CALLGRIND_JSON=out.json …                              # and those figures as JSON, for CI's series
 //! ```
 //!
 //! The parent starts a throwaway cluster, loads `projects` and the view `v_projects`, then re-runs this binary
@@ -409,11 +410,18 @@ fn parent() {
         println!();
         println!("| configuration | instructions/row |");
         println!("|---|---:|");
+        let mut series = Vec::new();
         for config in Config::all() {
             let full = instructions(config, url, callgrind);
             let empty = instructions(config, url, 0);
             let per_row = full.saturating_sub(empty) as f64 / callgrind as f64;
             println!("| {} | {} |", config.label(), thousands(per_row));
+            series.push(serde_json::json!({"name": config.label(), "unit": "instructions/row", "value": per_row}));
+        }
+        // For the regression workflow (github-action-benchmark's `customSmallerIsBetter` format).
+        if let Some(path) = std::env::var_os("BENCH_CALLGRIND_JSON") {
+            let json = serde_json::to_string_pretty(&series).expect("a JSON array");
+            std::fs::write(&path, json).unwrap_or_else(|e| panic!("writing {}: {e}", path.to_string_lossy()));
         }
     }
     drop(cluster);
