@@ -83,6 +83,7 @@
 // The layers, bottom up; each imports only those before it (`error` is shared by all):
 // protocol → config → connection → sql → executor → stream → query → entity → client → pool.
 mod error;
+pub mod telemetry;
 mod protocol;
 pub mod config;
 mod connection;

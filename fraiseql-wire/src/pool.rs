@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::executor::{Checkout, Executor, LeaseSource, sealed};
 use crate::query::Query;
 use crate::sql::Relation;
+use crate::telemetry;
 
 /// A pool of connections to PostgreSQL, for queries that run at the same time.
 ///
@@ -233,7 +234,9 @@ impl PoolSource {
 impl LeaseSource for PoolSource {
     fn checkout(self: Arc<Self>) -> Checkout {
         Box::pin(async move {
-            let mut object = self.pool.get().await.map_err(|e| self.error(e))?;
+            let object = self.pool.get().await.map_err(|e| self.error(e));
+            report_gauges(&self.pool);
+            let mut object = object?;
             let fresh = Object::metrics(&object).recycle_count == 0;
             let session = object.0.take().ok_or_else(|| Error::protocol("a pooled connection was lent twice"))?;
             Ok(Lease::new(session, Box::new(PoolHome { object }), Arc::clone(&self.settings), fresh))
@@ -283,12 +286,30 @@ struct PoolHome {
 impl Home for PoolHome {
     fn keep(mut self: Box<Self>, session: Session) {
         self.object.0 = Some(session);
+        let pool = Object::pool(&self.object);
+        // Back in the pool once the object is dropped.
+        drop(self);
+        if let Some(pool) = pool {
+            report_gauges(&pool);
+        }
     }
 
     fn discard(self: Box<Self>) {
+        let pool = Object::pool(&self.object);
         // Taken out of the pool for good, which frees its place for a new connection.
         drop(Object::take(self.object));
+        if let Some(pool) = pool {
+            report_gauges(&pool);
+        }
     }
+}
+
+/// The pool gauges of [`telemetry`](crate::telemetry): connections, idle ones, waiting tasks.
+fn report_gauges(pool: &managed::Pool<Connector>) {
+    let status = pool.status();
+    telemetry::gauge(telemetry::POOL_CONNECTIONS, status.size as f64);
+    telemetry::gauge(telemetry::POOL_IDLE, status.available as f64);
+    telemetry::gauge(telemetry::POOL_WAITING, status.waiting as f64);
 }
 
 impl sealed::Sealed for Pool {}

@@ -34,6 +34,8 @@ pub struct Proxy {
 #[derive(Default)]
 struct Counts {
     cancel_requests: AtomicUsize,
+    /// The secret keys of the CancelRequests that arrived, for the tests that check no log shows them.
+    cancel_keys: std::sync::Mutex<Vec<Vec<u8>>>,
     cancels_closed_by_client: AtomicUsize,
     ssl_requests: AtomicUsize,
 }
@@ -82,6 +84,11 @@ impl Proxy {
         self.counts.cancel_requests.load(Ordering::SeqCst)
     }
 
+    /// The secret key of each CancelRequest that arrived (after the process id), in order.
+    pub fn cancel_keys(&self) -> Vec<Vec<u8>> {
+        self.counts.cancel_keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
     /// How many connections opened with an SSLRequest (they are forwarded like any other).
     pub fn ssl_requests(&self) -> usize {
         self.counts.ssl_requests.load(Ordering::SeqCst)
@@ -118,7 +125,13 @@ async fn handle(mut client: TcpStream, upstream: SocketAddr, counts: Arc<Counts>
     }
     let length = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
     let code = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
-    if length == 16 && code == CANCEL_REQUEST_CODE {
+    // 16 bytes with protocol 3.0's 4-byte key; protocol 3.2 allows keys of up to 256 bytes.
+    if (16..=8 + 4 + 256).contains(&length) && code == CANCEL_REQUEST_CODE {
+        let mut body = vec![0u8; length as usize - 8];
+        if client.read_exact(&mut body).await.is_err() {
+            return;
+        }
+        counts.cancel_keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(body.split_off(4));
         counts.cancel_requests.fetch_add(1, Ordering::SeqCst);
         // Read whatever comes, answer nothing, close nothing: only the client can end this.
         let mut sink = [0u8; 64];

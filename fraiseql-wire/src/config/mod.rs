@@ -196,6 +196,13 @@ impl Config {
         self
     }
 
+    /// The `application_name` to use when none is set (libpq's `fallback_application_name`): a tool names
+    /// itself here, and the user's `application_name` or `PGAPPNAME` still wins.
+    pub fn fallback_application_name(mut self, name: impl Into<String>) -> Self {
+        self.fallback_application_name = Some(name.into());
+        self
+    }
+
     /// Command-line options sent to the server at startup, as libpq's `options` (for example `-c search_path=app`).
     pub fn options(mut self, options: impl Into<String>) -> Self {
         self.options = Some(options.into());

@@ -331,6 +331,7 @@ impl Session {
                 if let Err(error) = token.send().await {
                     return Err(self.fail(error));
                 }
+                crate::telemetry::count(crate::telemetry::CANCELS_SENT, 1);
             }
             self.report(Event::CancelSent)?;
         }

@@ -4,6 +4,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use postgres_protocol::message::backend::Message;
+use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::cancel::{CancelTls, CancelToken};
 use super::role;
@@ -14,16 +16,60 @@ use crate::config::{Host, LoadBalanceHosts, Resolved, SslMode, Target, TargetSes
 use crate::error::{DbError, Error};
 use crate::protocol::auth::{AuthPolicy, AuthStep, Authenticator, Link};
 use crate::protocol::startup::{self, ProtocolVersion, StartupParams};
+use crate::telemetry;
 
 /// A connection that has authenticated and is ready for its first query.
 pub(crate) struct Opened {
     pub(crate) wire: Wire,
     pub(crate) cancel: Option<CancelToken>,
+    /// The authentication method the server asked for, for the connect span.
+    auth: &'static str,
 }
 
 /// Connects to the first address of the first target that answers, authenticates and, when
-/// `target_session_attrs` asks for a kind of server, checks that this one is of that kind.
+/// `target_session_attrs` asks for a kind of server, checks that this one is of that kind; within a `connect`
+/// span (see [`telemetry`](crate::telemetry)), counted as a connection opened or failed.
 pub(crate) async fn open(config: &Resolved) -> Result<Opened, Error> {
+    use tracing::field::Empty;
+    let span = tracing::info_span!(
+        target: "fraiseql_wire::connect",
+        "connect",
+        user = %config.user,
+        database = %config.dbname,
+        host = Empty,
+        port = Empty,
+        tls = Empty,
+        tls_version = Empty,
+        auth = Empty,
+        duration_ms = Empty,
+        error_kind = Empty,
+    );
+    let started = Instant::now();
+    let result = open_first(config).instrument(span.clone()).await;
+    span.record("duration_ms", started.elapsed().as_secs_f64() * 1e3);
+    match result {
+        Ok((opened, target)) => {
+            let tls_version = opened.wire.tls_version();
+            span.record("host", tracing::field::display(&target.host));
+            span.record("port", target.port);
+            span.record("tls", tls_version.is_some());
+            if let Some(version) = tls_version {
+                span.record("tls_version", version);
+            }
+            span.record("auth", opened.auth);
+            telemetry::count(telemetry::CONNECTIONS_OPENED, 1);
+            Ok(opened)
+        }
+        Err(error) => {
+            span.record("error_kind", error.kind().as_str());
+            telemetry::count_kind(telemetry::CONNECTIONS_FAILED, error.kind());
+            Err(error)
+        }
+    }
+}
+
+/// What [`open`] does: the connection, and the target that gave it.
+async fn open_first(config: &Resolved) -> Result<(Opened, &Target), Error> {
     let any_tcp = config.targets.iter().any(|t| matches!(t.host, Host::Tcp(_)));
     let tls = if config.tls.mode != SslMode::Disable && any_tcp {
         Some(Arc::new(TlsConnector::new(&config.tls)?))
@@ -61,8 +107,8 @@ pub(crate) async fn open(config: &Resolved) -> Result<Opened, Error> {
                     Ok((opened, role))
                 };
                 match within(config, target, attempt).await {
-                    Ok((opened, None)) => return Ok(opened),
-                    Ok((opened, Some(role))) if wanted.accepts(role) => return Ok(opened),
+                    Ok((opened, None)) => return Ok((opened, target)),
+                    Ok((opened, Some(role))) if wanted.accepts(role) => return Ok((opened, target)),
                     Ok((_, Some(role))) => {
                         tracing::debug!(%target, %role, wanted = wanted.as_str(), "server of the wrong kind");
                         misfits.push(format!("{target} ({role})"));
@@ -272,7 +318,7 @@ async fn start_session(
     cancel_tls: Option<CancelTls>,
 ) -> Result<Opened, Error> {
     let mut wire = Wire::new(io, config.max_row_bytes);
-    let version = authenticate(&mut wire, config, link).await?;
+    let (version, auth) = authenticate(&mut wire, config, link).await?;
     wire.authenticated(config.liveness.read_timeout);
     let mut cancel = None;
     loop {
@@ -287,7 +333,7 @@ async fn start_session(
                     liveness: config.liveness,
                 });
             }
-            StartupIncoming::Message(Message::ReadyForQuery(_)) => return Ok(Opened { wire, cancel }),
+            StartupIncoming::Message(Message::ReadyForQuery(_)) => return Ok(Opened { wire, cancel, auth }),
             StartupIncoming::Message(Message::ErrorResponse(body)) => {
                 return Err(DbError::from_fields(body.fields())?.into());
             }
@@ -296,8 +342,13 @@ async fn start_session(
     }
 }
 
-/// Sends the StartupMessage and answers the server until it accepts us; returns the protocol version in use.
-async fn authenticate(wire: &mut Wire, config: &Resolved, link: Link) -> Result<ProtocolVersion, Error> {
+/// Sends the StartupMessage and answers the server until it accepts us; returns the protocol version in use and
+/// the authentication method the server asked for.
+async fn authenticate(
+    wire: &mut Wire,
+    config: &Resolved,
+    link: Link,
+) -> Result<(ProtocolVersion, &'static str), Error> {
     let (min, max) = config.protocol;
     let params = StartupParams {
         user: &config.user,
@@ -338,7 +389,7 @@ async fn authenticate(wire: &mut Wire, config: &Resolved, link: Link) -> Result<
             | Message::AuthenticationScmCredential) => match authenticator.on_message(&message, wire.write_buf())? {
                 AuthStep::Respond => wire.flush().await?,
                 AuthStep::Wait => {}
-                AuthStep::Done => return Ok(version),
+                AuthStep::Done => return Ok((version, authenticator.method())),
             },
             _ => return Err(Error::protocol("unexpected message before authentication completed")),
         }

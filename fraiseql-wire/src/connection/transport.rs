@@ -100,6 +100,18 @@ pub(crate) fn is_loopback(stream: &TcpStream) -> bool {
 }
 
 impl Transport {
+    /// The TLS version in use (`TLSv1.3`), `None` without TLS.
+    pub(crate) fn tls_version(&self) -> Option<&'static str> {
+        match self {
+            Transport::Tls(stream) => Some(match stream.get_ref().1.protocol_version()? {
+                rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3",
+                rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2",
+                _ => "other",
+            }),
+            _ => None,
+        }
+    }
+
     /// Whether the socket is open with nothing to read, found without waiting: a peek that would block. Data the
     /// server sent unasked, an EOF or an error all say the connection is not fit for a new query.
     #[cfg_attr(not(feature = "pool"), allow(dead_code))]

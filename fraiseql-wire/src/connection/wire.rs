@@ -80,6 +80,11 @@ pub(crate) struct Wire {
 }
 
 impl Wire {
+    /// The TLS version of the connection, `None` without TLS.
+    pub(crate) fn tls_version(&self) -> Option<&'static str> {
+        self.io.tls_version()
+    }
+
     pub(crate) fn new(io: Transport, max_row_bytes: usize) -> Wire {
         Wire {
             io,
@@ -222,15 +227,7 @@ impl Wire {
         match message {
             Message::NoticeResponse(body) => {
                 let notice = DbError::from_fields(body.fields())?;
-                tracing::info!(
-                    target: "fraiseql_wire::notice",
-                    severity = %notice.severity,
-                    code = %notice.code,
-                    detail = notice.detail.as_deref(),
-                    hint = notice.hint.as_deref(),
-                    "{}",
-                    notice.message
-                );
+                crate::telemetry::notice(&notice);
                 if notice.sql_state().ends_session() {
                     self.farewell = Some(Box::new(notice));
                 }

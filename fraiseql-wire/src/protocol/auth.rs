@@ -61,6 +61,8 @@ pub(crate) struct Authenticator {
     link: Link,
     /// Whether the server has asked for any authentication yet.
     challenged: bool,
+    /// The method the server asked for, as libpq's `require_auth` names it (for the connect span).
+    method: &'static str,
 }
 
 /// What to do after an authentication message.
@@ -84,7 +86,14 @@ impl Authenticator {
             policy,
             link,
             challenged: false,
+            method: "none",
         }
+    }
+
+    /// The method the server asked for: `none` (trust), `password`, `md5`, `scram-sha-256`,
+    /// `scram-sha-256-plus`, `gss` or `sspi`.
+    pub(crate) fn method(&self) -> &'static str {
+        self.method
     }
 
     /// Refuses `method` if `require_auth` or `channel_binding=require` does not allow it; `what` names it in the
@@ -203,6 +212,13 @@ impl Authenticator {
                 self.check_allowed(method, what)?;
             }
             self.challenged = true;
+            self.method = match message {
+                Message::AuthenticationCleartextPassword => "password",
+                Message::AuthenticationMd5Password(_) => "md5",
+                Message::AuthenticationSasl(_) => "scram-sha-256",
+                Message::AuthenticationSspi => "sspi",
+                _ => "gss",
+            };
         }
         match message {
             Message::AuthenticationOk => {
@@ -231,6 +247,9 @@ impl Authenticator {
                     offered.push(mechanism.to_owned());
                 }
                 let (mechanism, binding) = self.choose_scram(&offered)?;
+                if mechanism == SCRAM_SHA_256_PLUS {
+                    self.method = "scram-sha-256-plus";
+                }
                 let scram = ScramSha256::new(self.password()?, binding);
                 frontend::sasl_initial_response(mechanism, scram.message(), out).map_err(password_error)?;
                 self.scram = Some(scram);

@@ -6,6 +6,7 @@
 //! lease it holds gives the session back (cancelling and draining the query first when needed).
 
 pub(crate) mod decode;
+mod report;
 mod start;
 
 use std::future::Future;
@@ -14,12 +15,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use futures_core::Stream;
+use tracing::Instrument;
 
 use crate::connection::{Lease, Next};
 use crate::error::{Error, Result};
 use crate::executor::LeaseSource;
 use crate::sql::{Relation, Statement};
 use decode::Decoder;
+use report::QueryReport;
 
 /// A Rust-side row filter (`Query::filter_rust`).
 pub(crate) type Predicate<T> = Arc<dyn Fn(&T) -> bool + Send + Sync>;
@@ -40,6 +43,7 @@ pub struct RowStream<T> {
     decode: Decoder<T>,
     predicate: Option<Predicate<T>>,
     rows: u64,
+    report: QueryReport,
 }
 
 type Starting = Pin<Box<dyn Future<Output = Result<Lease>> + Send>>;
@@ -60,12 +64,13 @@ impl<T> RowStream<T> {
         statement: Statement,
         decode: Decoder<T>,
     ) -> Self {
-        let starting = Box::pin(start::start(source, statement, relation));
-        RowStream { state: State::Starting(starting), decode, predicate: None, rows: 0 }
+        let report = QueryReport::new(&relation, &statement);
+        let starting = Box::pin(start::start(source, statement, relation).instrument(report.span().clone()));
+        RowStream { state: State::Starting(starting), decode, predicate: None, rows: 0, report }
     }
 
     pub(crate) fn failed(error: Error, decode: Decoder<T>) -> Self {
-        RowStream { state: State::Failed(error), decode, predicate: None, rows: 0 }
+        RowStream { state: State::Failed(error), decode, predicate: None, rows: 0, report: QueryReport::none() }
     }
 
     pub(crate) fn with_predicate(mut self, predicate: Option<Predicate<T>>) -> Self {
@@ -92,21 +97,31 @@ impl<T> Stream for RowStream<T> {
                         return Poll::Ready(Some(Err(error)));
                     }
                 }
-                State::Starting(starting) => match ready!(starting.as_mut().poll(cx)) {
-                    Ok(lease) => this.state = State::Streaming(Box::new(lease)),
-                    Err(error) => return this.end_with(error),
-                },
+                State::Starting(starting) => {
+                    this.report.starting();
+                    match ready!(starting.as_mut().poll(cx)) {
+                        Ok(lease) => this.state = State::Streaming(Box::new(lease)),
+                        Err(error) => return this.end_with(error),
+                    }
+                }
                 State::Streaming(lease) => {
                     lease.polled_here();
                     let number = this.rows + 1;
                     let decode = this.decode;
                     let next = match lease.session() {
-                        Ok(session) => ready!(session.poll_row(cx, |row| decode(row, number))),
+                        Ok(session) => ready!(session.poll_row(cx, |row| {
+                            let bytes = row.json().len();
+                            (decode(row, number), bytes)
+                        })),
                         Err(error) => Next::Failed(error),
                     };
                     match next {
-                        Next::Row(item) => {
+                        Next::Row((item, bytes)) => {
                             this.rows = number;
+                            this.report.row(bytes);
+                            if item.is_err() {
+                                this.report.decode_error();
+                            }
                             match (&item, &this.predicate) {
                                 (Ok(row), Some(predicate)) if !predicate(row) => continue,
                                 _ => return Poll::Ready(Some(item)),
@@ -117,7 +132,10 @@ impl<T> Stream for RowStream<T> {
                             return this.end_with(Error::RowTooLarge { row: number, size, limit });
                         }
                         // Dropping the lease hands the idle session back before the caller sees the end.
-                        Next::End => this.state = State::Done,
+                        Next::End => {
+                            this.state = State::Done;
+                            this.report.completed();
+                        }
                         Next::Failed(error) => return this.end_with(error),
                     }
                 }
@@ -131,7 +149,14 @@ impl<T> RowStream<T> {
     /// still runs, closing the connection if it broke).
     fn end_with(&mut self, error: Error) -> Poll<Option<Result<T>>> {
         self.state = State::Done;
+        self.report.failed(&error);
         Poll::Ready(Some(Err(error)))
+    }
+}
+
+impl<T> Drop for RowStream<T> {
+    fn drop(&mut self) {
+        self.report.abandoned();
     }
 }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 /// points (feature `fuzzing`), which may reach into any layer.
 const LAYERS: &[&str] = &[
     "error",
+    "telemetry",
     "protocol",
     "config",
     "connection",
