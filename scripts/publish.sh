@@ -80,8 +80,10 @@ case "$checks" in
         if [ "$checks" = full ]; then
             cargo test --workspace
         fi
-        # Both crates in order: the derive first, since the client requires it.
-        cargo publish --dry-run --allow-dirty -p fraiseql-wire-derive -p fraiseql-wire
+        # Both crates packaged and built from their packages, the client against the packaged derive; a publish dry
+        # run of both at once would wait for the derive to appear on crates.io.
+        cargo package --allow-dirty -p fraiseql-wire-derive -p fraiseql-wire
+        cargo publish --dry-run --allow-dirty -p fraiseql-wire-derive
         ;;
     none) echo "publish.sh: PUBLISH_CHECKS=none, no checks" ;;
     *) die "PUBLISH_CHECKS must be full, quick or none (got '$checks')" ;;
