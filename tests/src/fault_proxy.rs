@@ -4,8 +4,8 @@
 //! It runs on a thread of its own with its own runtime, like the fake server.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -42,6 +42,7 @@ pub struct FaultProxy {
     port: u16,
     fault: watch::Sender<Fault>,
     connections: Arc<AtomicUsize>,
+    from_server: Arc<Mutex<Vec<u8>>>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -60,6 +61,8 @@ impl FaultProxy {
         let (fault, watcher) = watch::channel(Fault::Pass);
         let connections = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&connections);
+        let from_server = Arc::new(Mutex::new(Vec::new()));
+        let recorder = Arc::clone(&from_server);
         let (shutdown, stop) = oneshot::channel();
         let upstream = SocketAddr::from((Ipv4Addr::LOCALHOST, upstream_port));
         let thread = std::thread::spawn(move || {
@@ -76,7 +79,7 @@ impl FaultProxy {
                     loop {
                         let Ok((client, _)) = listener.accept().await else { continue };
                         counter.fetch_add(1, Ordering::SeqCst);
-                        tokio::spawn(relay(client, upstream, watcher.clone()));
+                        tokio::spawn(relay(client, upstream, watcher.clone(), Arc::clone(&recorder)));
                     }
                 };
                 tokio::select! {
@@ -85,7 +88,7 @@ impl FaultProxy {
                 }
             });
         });
-        FaultProxy { port, fault, connections, shutdown: Some(shutdown), thread: Some(thread) }
+        FaultProxy { port, fault, connections, from_server, shutdown: Some(shutdown), thread: Some(thread) }
     }
 
     /// The port it listens on, on `127.0.0.1`.
@@ -102,6 +105,22 @@ impl FaultProxy {
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
     }
+
+    /// The last bytes (up to [`RECORDED_TAIL`]) the server sent through the proxy, over all connections: what
+    /// the server really said before a connection ended, whatever the client made of it.
+    pub fn server_tail(&self) -> Vec<u8> {
+        self.from_server.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+/// How many of the server's last bytes [`FaultProxy::server_tail`] keeps.
+pub const RECORDED_TAIL: usize = 64 * 1024;
+
+fn record(tail: &Mutex<Vec<u8>>, chunk: &[u8]) {
+    let mut tail = tail.lock().unwrap_or_else(PoisonError::into_inner);
+    tail.extend_from_slice(chunk);
+    let excess = tail.len().saturating_sub(RECORDED_TAIL);
+    tail.drain(..excess);
 }
 
 impl Drop for FaultProxy {
@@ -116,7 +135,12 @@ impl Drop for FaultProxy {
 }
 
 /// Forwards one connection both ways, as the fault in force says, until either side closes or a fault ends it.
-async fn relay(mut client: TcpStream, upstream: SocketAddr, mut fault: watch::Receiver<Fault>) {
+async fn relay(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    mut fault: watch::Receiver<Fault>,
+    from_server_tail: Arc<Mutex<Vec<u8>>>,
+) {
     let initial = *fault.borrow();
     let mut server = match initial {
         Fault::Close | Fault::Reset => return end(client, initial),
@@ -163,10 +187,12 @@ async fn relay(mut client: TcpStream, upstream: SocketAddr, mut fault: watch::Re
                 }
                 Ok(n) if current == Fault::Cut => {
                     // Half a chunk reaches the client, then the connection ends: a message cut in the middle.
+                    record(&from_server_tail, &from_server[..n / 2]);
                     let _ = client.write_all(&from_server[..n / 2]).await;
                     return end(client, Fault::Close);
                 }
                 Ok(n) => {
+                    record(&from_server_tail, &from_server[..n]);
                     if forward(&mut client, &from_server[..n], current, chunks).await.is_err() {
                         return;
                     }
