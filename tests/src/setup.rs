@@ -97,6 +97,7 @@ impl TestCluster {
     pub(crate) fn create(options: &ClusterOptions) -> TestCluster {
         let bins = match options.server {
             PgServer::System => binaries::locate(),
+            PgServer::Pg15 => binaries::locate_pg15(),
             PgServer::Pg18 => binaries::locate_pg18(),
         }
         .unwrap_or_else(|e| panic!("{WHO}: {e}"));

@@ -35,7 +35,7 @@ impl Kind {
         [Kind::Pg15Tls, Kind::Pg15Plain, Kind::Pg18Tls, Kind::Pg18Plain, Kind::Ed25519, Kind::Expired];
 
     fn server(self) -> PgServer {
-        if matches!(self, Kind::Pg18Tls | Kind::Pg18Plain) { PgServer::Pg18 } else { PgServer::System }
+        if matches!(self, Kind::Pg18Tls | Kind::Pg18Plain) { PgServer::Pg18 } else { PgServer::Pg15 }
     }
 
     fn certificate(self) -> Option<&'static CertFiles> {
