@@ -328,7 +328,7 @@ fn snapshot_id(exported: Option<Vec<u8>>) -> Result<String> {
 
 /// Lends one export connection, once; the session is closed when its slice gives it back.
 struct ExportSession {
-    session: Mutex<Option<Session>>,
+    session: Mutex<Option<Box<Session>>>,
     settings: Arc<Resolved>,
 }
 
@@ -351,7 +351,7 @@ impl LeaseSource for ExportSession {
 struct Closing;
 
 impl Home for Closing {
-    fn keep(self: Box<Self>, session: Session) {
+    fn keep(self: Box<Self>, session: Box<Session>) {
         drop(session);
     }
 

@@ -249,7 +249,7 @@ impl LeaseSource for PoolSource {
 }
 
 /// A pooled connection: `None` while lent to a query.
-struct Pooled(Option<Session>);
+struct Pooled(Option<Box<Session>>);
 
 /// Opens and checks the pool's connections.
 struct Connector {
@@ -284,7 +284,7 @@ struct PoolHome {
 }
 
 impl Home for PoolHome {
-    fn keep(mut self: Box<Self>, session: Session) {
+    fn keep(mut self: Box<Self>, session: Box<Session>) {
         self.object.0 = Some(session);
         let pool = Object::pool(&self.object);
         // Back in the pool once the object is dropped.

@@ -38,7 +38,7 @@ impl Poller {
 /// Where a lent session goes back to: a client's slot, or a pool.
 pub(crate) trait Home: Send + 'static {
     /// Takes the session back, idle and reusable.
-    fn keep(self: Box<Self>, session: Session);
+    fn keep(self: Box<Self>, session: Box<Session>);
     /// The session is unusable (broken, or it could not be drained): forget it.
     fn discard(self: Box<Self>);
     /// Records what polls the query now (`None` once it is given back), to refuse a second query that the same
@@ -49,7 +49,7 @@ pub(crate) trait Home: Send + 'static {
 /// A session lent to one query; dropping it gives the session back (see the module docs).
 pub(crate) struct Lease {
     /// `None` only while `Drop` runs, or after a failed `reconnect` (the lease is then dropped).
-    session: Option<Session>,
+    session: Option<Box<Session>>,
     home: Option<Box<dyn Home>>,
     settings: Arc<Resolved>,
     fresh: bool,
@@ -58,7 +58,7 @@ pub(crate) struct Lease {
 }
 
 impl Lease {
-    pub(crate) fn new(session: Session, home: Box<dyn Home>, settings: Arc<Resolved>, fresh: bool) -> Lease {
+    pub(crate) fn new(session: Box<Session>, home: Box<dyn Home>, settings: Arc<Resolved>, fresh: bool) -> Lease {
         let poller = Poller::current();
         home.held_by(Some(poller));
         Lease { session: Some(session), home: Some(home), settings, fresh, poller }
@@ -67,7 +67,7 @@ impl Lease {
     /// The lent session.
     #[inline]
     pub(crate) fn session(&mut self) -> Result<&mut Session, Error> {
-        self.session.as_mut().ok_or_else(|| Error::protocol("the session was already given back"))
+        self.session.as_deref_mut().ok_or_else(|| Error::protocol("the session was already given back"))
     }
 
     /// Whether the session was opened for this query (rather than reused after an earlier one).
@@ -139,13 +139,13 @@ impl Drop for Lease {
 /// A client's one session, kept between queries.
 pub(crate) struct SessionSlot {
     settings: Arc<Resolved>,
-    session: Arc<AsyncMutex<Option<Session>>>,
+    session: Arc<AsyncMutex<Option<Box<Session>>>>,
     /// What polls the query holding the session, if any.
     holder: Arc<Mutex<Option<Poller>>>,
 }
 
 impl SessionSlot {
-    pub(crate) fn new(settings: Resolved, session: Option<Session>) -> Arc<SessionSlot> {
+    pub(crate) fn new(settings: Resolved, session: Option<Box<Session>>) -> Arc<SessionSlot> {
         Arc::new(SessionSlot {
             settings: Arc::new(settings),
             session: Arc::new(AsyncMutex::new(session)),
@@ -189,12 +189,12 @@ impl SessionSlot {
 
 /// A slot, locked for the query that holds its session.
 struct SlotHome {
-    guard: OwnedMutexGuard<Option<Session>>,
+    guard: OwnedMutexGuard<Option<Box<Session>>>,
     holder: Arc<Mutex<Option<Poller>>>,
 }
 
 impl Home for SlotHome {
-    fn keep(mut self: Box<Self>, session: Session) {
+    fn keep(mut self: Box<Self>, session: Box<Session>) {
         *self.guard = Some(session);
     }
 

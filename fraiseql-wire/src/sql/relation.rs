@@ -1,5 +1,7 @@
 //! Relation names: parsed like SQL identifiers, then always quoted, so no name can change the statement.
 
+use std::borrow::Cow;
+
 use crate::error::BuildError;
 
 /// PostgreSQL silently truncates longer identifiers; we refuse them instead.
@@ -31,11 +33,15 @@ impl Relation {
     /// identifiers.
     pub(crate) fn parse(name: &str) -> Result<Relation, BuildError> {
         let invalid = |reason: &str| BuildError::Relation { name: name.to_owned(), reason: reason.to_owned() };
-        let mut parts = Vec::new();
+        // The quoted form is written as the parts are read: this runs for every query, so no part is kept.
+        let mut quoted = String::with_capacity(name.len() + 4);
+        let mut parts = 0;
         let mut rest = name;
         loop {
-            let (part, after) = if let Some(quoted) = rest.strip_prefix('"') {
-                parse_quoted(quoted).ok_or_else(|| invalid("a double-quoted part is not closed"))?
+            let (part, after) = if let Some(inside) = rest.strip_prefix('"') {
+                let (part, after) =
+                    parse_quoted(inside).ok_or_else(|| invalid("a double-quoted part is not closed"))?;
+                (Cow::Owned(part), after)
             } else {
                 let end = rest.find('.').unwrap_or(rest.len());
                 let (raw, after) = rest.split_at(end);
@@ -50,17 +56,20 @@ impl Relation {
             if part.len() > MAX_IDENTIFIER_BYTES {
                 return Err(invalid("a part is longer than PostgreSQL's 63-byte identifier limit"));
             }
-            parts.push(part);
+            if parts > 0 {
+                quoted.push('.');
+            }
+            push_quoted_identifier(&mut quoted, &part);
+            parts += 1;
             match after.strip_prefix('.') {
                 Some(next) => rest = next,
                 None if after.is_empty() => break,
                 None => return Err(invalid("unexpected text after a quoted part")),
             }
         }
-        if parts.len() > 2 {
+        if parts > 2 {
             return Err(invalid("expected `relation` or `schema.relation`"));
         }
-        let quoted = parts.iter().map(|p| quote_identifier(p)).collect::<Vec<_>>().join(".");
         Ok(Relation { given: name.to_owned(), quoted })
     }
 }
@@ -84,12 +93,12 @@ fn parse_quoted(s: &str) -> Option<(String, &str)> {
     None
 }
 
-fn parse_unquoted(raw: &str) -> Result<String, String> {
+fn parse_unquoted(raw: &str) -> Result<Cow<'_, str>, String> {
     // PostgreSQL's lexer: an identifier starts with a letter, `_` or any non-ASCII character, and goes on with
     // those, digits and `$`.
     let mut chars = raw.chars();
     match chars.next() {
-        None => return Ok(String::new()),
+        None => return Ok(Cow::Borrowed("")),
         Some(c) if c.is_ascii_alphabetic() || c == '_' || !c.is_ascii() => {}
         Some(c) => return Err(format!("`{c}` cannot start an unquoted name")),
     }
@@ -98,12 +107,29 @@ fn parse_unquoted(raw: &str) -> Result<String, String> {
     }
     // Only ASCII letters fold: in a UTF8 database the server leaves `Ü` as it is, so `Übersicht` names
     // "Übersicht", not "übersicht".
-    Ok(raw.to_ascii_lowercase())
+    if raw.bytes().any(|b| b.is_ascii_uppercase()) {
+        Ok(Cow::Owned(raw.to_ascii_lowercase()))
+    } else {
+        Ok(Cow::Borrowed(raw))
+    }
 }
 
 /// Quotes an identifier for SQL, doubling embedded quotes.
 pub(crate) fn quote_identifier(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    let mut quoted = String::with_capacity(name.len() + 2);
+    push_quoted_identifier(&mut quoted, name);
+    quoted
+}
+
+/// Appends `name` quoted for SQL, doubling embedded quotes.
+fn push_quoted_identifier(out: &mut String, name: &str) {
+    out.push('"');
+    if name.contains('"') {
+        out.push_str(&name.replace('"', "\"\""));
+    } else {
+        out.push_str(name);
+    }
+    out.push('"');
 }
 
 #[cfg(test)]

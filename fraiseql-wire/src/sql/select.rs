@@ -76,7 +76,8 @@ impl Select {
         let mut params = Vec::new();
         match form {
             Form::Rows => {
-                let mut sql = String::new();
+                // Sized for the usual query at once: growing it step by step cost more than the rest of rendering.
+                let mut sql = String::with_capacity(128 + self.relation.quoted.len());
                 let data_column = self.write_rows(&mut sql, &mut params, self.projection.as_ref())?;
                 Ok(Statement::new(sql, params).with_data_column(data_column))
             }

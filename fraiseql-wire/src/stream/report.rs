@@ -112,13 +112,20 @@ impl QueryReport {
         let Some(started) = self.started else { return };
         let duration = started.elapsed().as_secs_f64();
         let span = &self.span;
-        span.record("rows", self.rows);
-        span.record("bytes", self.bytes);
-        span.record("duration_ms", duration * 1e3);
-        span.record("outcome", outcome.as_str());
+        // A span no subscriber wants records nothing, yet each `record` still costs a lookup: a tenth of the
+        // client's work on a one-row query.
+        let recording = !span.is_disabled();
+        if recording {
+            span.record("rows", self.rows);
+            span.record("bytes", self.bytes);
+            span.record("duration_ms", duration * 1e3);
+            span.record("outcome", outcome.as_str());
+        }
         if let Some(first) = self.first_row {
             let ttfr = first.duration_since(started).as_secs_f64();
-            span.record("ttfr_ms", ttfr * 1e3);
+            if recording {
+                span.record("ttfr_ms", ttfr * 1e3);
+            }
             telemetry::observe(telemetry::TIME_TO_FIRST_ROW, ttfr, None);
         }
         telemetry::count(telemetry::ROWS, self.rows);
@@ -126,7 +133,9 @@ impl QueryReport {
         telemetry::observe(telemetry::QUERY_DURATION, duration, Some(outcome.as_str()));
         match error {
             Some(error) => {
-                span.record("error_kind", error.kind().as_str());
+                if recording {
+                    span.record("error_kind", error.kind().as_str());
+                }
                 telemetry::count_kind(telemetry::QUERIES_FAILED, error.kind());
             }
             None if outcome == Outcome::Completed => telemetry::count(telemetry::QUERIES_COMPLETED, 1),

@@ -41,7 +41,8 @@ pub(crate) async fn start(source: Arc<dyn LeaseSource>, statement: Statement, re
                 && position.is_some()
                 && position == statement.data_column;
             if missing_data {
-                let columns = describe_columns(&mut lease, &relation).await;
+                // Boxed, as this rare path would otherwise grow every query's start future.
+                let columns = Box::pin(describe_columns(&mut lease, &relation)).await;
                 return Err(Error::NoDataColumn { relation: relation.given, columns });
             }
             Err(error)
