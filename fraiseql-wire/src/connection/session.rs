@@ -70,7 +70,13 @@ impl Session {
         // future would otherwise carry it inline, to be copied on each move, for the rare query that reconnects.
         let opened = Box::pin(startup::open(config)).await?;
         let statements = StatementCache::new(config.statement_cache_capacity);
-        Ok(Box::new(Session { wire: opened.wire, cancel: opened.cancel, state: State::Idle, statements, preparing: None }))
+        Ok(Box::new(Session {
+            wire: opened.wire,
+            cancel: opened.cancel,
+            state: State::Idle,
+            statements,
+            preparing: None,
+        }))
     }
 
     /// A session reading `io` (recorded bytes), in `state`, for the property tests of the read path.
