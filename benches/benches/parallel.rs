@@ -1,10 +1,12 @@
 //! Parallel export with one snapshot: rows/s of `parallel(N, "id")` for N = 1, 2, 4 (hash split) and of
 //! `parallel(N, "id").by_range()` for N = 2, 4 (range split; `id` has an index) against one stream of the same
-//! view, raw and typed, after checking that every form returns the same rows (count and checksum). See
-//! README.md, "Parallel export".
+//! view, raw and typed, after checking that every form returns the same rows (count and checksum); then rows in
+//! key order, one `ORDER BY key` stream against `parallel(2, key).in_key_order()`. See README.md, "Parallel
+//! export".
 //!
 //! `cargo bench -p benches --bench parallel`; `BENCH_ROWS` (default 1,000,000), `PARALLEL_ROUNDS` (default 3),
-//! `BENCH_FLAVOR` (`current_thread`, the default, or `multi_thread`).
+//! `BENCH_FLAVOR` (`current_thread`, the default, or `multi_thread`), `PARALLEL_ORDERED_ONLY=1` (only the
+//! key-order table).
 
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::time::Instant;
@@ -94,6 +96,9 @@ fn main() {
         db.execute("CREATE INDEX projects_id ON projects (id)").await;
         let client = Client::connect(&db.url(AuthUser::Superuser)).await.expect("connect");
 
+        if std::env::var_os("PARALLEL_ORDERED_ONLY").is_some() {
+            return ordered(&client, rounds, &flavor).await;
+        }
         let single = checksum(client.query(VIEW).stream_raw()).await;
         for n in [1, 2, 4] {
             let split = checksum(client.query(VIEW).parallel(n, "id").stream_raw()).await;
@@ -141,5 +146,59 @@ fn main() {
                 median(&ratios)
             );
         }
+        ordered(&client, rounds, &flavor).await;
     });
+}
+
+/// Rows in key order: one `ORDER BY key` stream against `parallel(2, key).in_key_order()`, raw, for the indexed
+/// `id` (an index scan) and for `id + 0`, which no index serves (a sort of every row, or of each slice's half).
+async fn ordered(client: &Client, rounds: usize, flavor: &str) {
+    let keys = ["id", "id + 0"];
+    let one = |key| client.query(VIEW).order_by_sql(key).stream_raw();
+    let split = |key| client.query(VIEW).parallel(2, key).in_key_order().stream_raw();
+    for key in keys {
+        let expected = sequence_checksum(one(key)).await;
+        assert_eq!(sequence_checksum(split(key)).await, expected, "in_key_order() on `{key}`: other rows or order");
+    }
+    println!();
+    println!("same rows in the same order for one `ORDER BY key` stream and parallel(2).in_key_order()");
+    println!();
+    println!(
+        "| ordered by ({flavor} runtime) | one stream, s | parallel(2).in_key_order(), s | ratio (median) | min – max |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    for key in keys {
+        let (mut single, mut parallel) = (Vec::new(), Vec::new());
+        for round in 0..=rounds {
+            let started = Instant::now();
+            count(one(key)).await;
+            let one_secs = started.elapsed().as_secs_f64();
+            let started = Instant::now();
+            count(split(key)).await;
+            if round > 0 {
+                single.push(one_secs);
+                parallel.push(started.elapsed().as_secs_f64());
+            }
+        }
+        let ratios: Vec<f64> = single.iter().zip(&parallel).map(|(one, split)| one / split).collect();
+        let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = ratios.iter().copied().fold(0.0, f64::max);
+        println!(
+            "| `{key}` | {:.2} | {:.2} | {:.2}× | {low:.2} – {high:.2} |",
+            median(&single),
+            median(&parallel),
+            median(&ratios)
+        );
+    }
+}
+
+/// Row count and an order-dependent checksum.
+async fn sequence_checksum(rows: impl Stream<Item = Result<Bytes>>) -> (u64, u64) {
+    let hasher = BuildHasherDefault::<DefaultHasher>::default();
+    rows.try_fold((0u64, 0u64), |(n, sum), row| {
+        let hash = hasher.hash_one(&row[..]);
+        async move { Ok((n + 1, sum.rotate_left(5) ^ hash)) }
+    })
+    .await
+    .expect("checksum query")
 }

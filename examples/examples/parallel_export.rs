@@ -63,5 +63,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             assert_eq!(split, one, "a parallel export returned other rows");
         }
     }
+
+    // In key order: each slice ordered by its server, the slices read in turn; the same rows in the same order as
+    // one `ORDER BY id` stream.
+    let started = Instant::now();
+    let ordered: Vec<_> = client.query("v_export_item").order_by_sql("id").stream_raw().try_collect().await?;
+    let one_ms = started.elapsed().as_secs_f64() * 1e3;
+    let started = Instant::now();
+    let in_key_order: Vec<_> =
+        client.query("v_export_item").parallel(2, "id").in_key_order().stream_raw().try_collect().await?;
+    println!(
+        "ordered by id: one stream {one_ms:.0} ms, parallel(2).in_key_order() {:.0} ms, {} rows in the same order",
+        started.elapsed().as_secs_f64() * 1e3,
+        in_key_order.len()
+    );
+    assert_eq!(in_key_order, ordered, "in_key_order() returned other rows or another order");
     Ok(())
 }

@@ -10,6 +10,10 @@
 //! whole view. [`ParallelQuery::by_range`] splits an integer key into equal ranges between its smallest and largest
 //! value instead: with an index on the key, each connection reads only its own part.
 //!
+//! [`ParallelQuery::in_key_order`] returns the rows of a range split in ascending key order: each slice is
+//! ordered on its server and the slices are read one after the other (all of them running from the start), so no
+//! two rows are ever compared on the client.
+//!
 //! The connections are opened for the export and closed after it, never taken from a pool or a client: a session
 //! left inside a transaction must not serve anyone else. Their transactions only read, so closing them loses
 //! nothing. None is reconnected either: a new connection would not see the snapshot.
@@ -22,7 +26,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::future::try_join_all;
-use futures_util::stream::{self, SelectAll, StreamExt};
+use futures_util::stream::{self, StreamExt};
 use serde::de::DeserializeOwned;
 
 use crate::config::Resolved;
@@ -33,6 +37,8 @@ use crate::query::Query;
 use crate::sql::{Form, Node, Param, Select, Statement, parse_fragment};
 use crate::stream::decode::{self, Decoder};
 use crate::stream::{Predicate, RowStream};
+
+mod in_order;
 
 /// Opens every export transaction; the first also exports the snapshot the others adopt.
 const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
@@ -45,6 +51,16 @@ pub struct ParallelQuery<T> {
     connections: usize,
     key: String,
     split: Split,
+    order: Order,
+}
+
+/// In what order the rows of all the slices arrive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Order {
+    /// As the slices deliver them, interleaved.
+    Any,
+    /// Ascending by the key, `NULL` keys last: each slice ordered by its server, then read in turn.
+    Key,
 }
 
 /// How the rows are divided between the connections.
@@ -79,7 +95,7 @@ impl<T> Query<T> {
     /// # Ok(()) }
     /// ```
     pub fn parallel(self, connections: usize, key: &str) -> ParallelQuery<T> {
-        ParallelQuery { query: self, connections, key: key.to_owned(), split: Split::Hash }
+        ParallelQuery { query: self, connections, key: key.to_owned(), split: Split::Hash, order: Order::Any }
     }
 }
 
@@ -96,6 +112,29 @@ impl<T> ParallelQuery<T> {
         self.split = Split::Range;
         self
     }
+
+    /// Splits by range, as [`by_range`](Self::by_range), and returns the rows in ascending order of the key,
+    /// `NULL` keys last (as `ORDER BY key` would): each slice is ordered by its server, and the slices are read
+    /// one after the other, so no two rows are compared on the client.
+    ///
+    /// Every slice starts at once, so the servers' backends scan and sort their ranges in parallel; a slice whose
+    /// turn has not come holds one row in memory and then waits, with its server blocked on a full socket. The
+    /// gain is in the server's work before the first row (a sort without an index, an expensive filter); the
+    /// rows themselves arrive over one connection at a time.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: fraiseql_wire::Client) -> fraiseql_wire::Result<()> {
+    /// use futures_util::TryStreamExt;
+    ///
+    /// let rows = client.query("app.v_project").parallel(4, "(data->>'seq')::bigint").in_key_order().stream_raw();
+    /// let rows: Vec<_> = rows.try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn in_key_order(mut self) -> Self {
+        self.split = Split::Range;
+        self.order = Order::Key;
+        self
+    }
 }
 
 impl<T: Send + 'static> ParallelQuery<T> {
@@ -104,9 +143,9 @@ impl<T: Send + 'static> ParallelQuery<T> {
     where
         T: DeserializeOwned,
     {
-        let ParallelQuery { query, connections, key, split } = self;
+        let ParallelQuery { query, connections, key, split, order } = self;
         let parts = query.into_parts();
-        let plan = plan(parts.source, parts.select, connections, key, split);
+        let plan = plan(parts.source, parts.select, connections, key, split).map(|plan| Plan { order, ..plan });
         ParallelStream::new(plan, parts.predicate, decode::json::<T>)
     }
 
@@ -116,9 +155,10 @@ impl<T: Send + 'static> ParallelQuery<T> {
     }
 
     fn run_as<U: Send + 'static>(self, decode: Decoder<U>) -> ParallelStream<U> {
-        let ParallelQuery { query, connections, key, split } = self;
+        let ParallelQuery { query, connections, key, split, order } = self;
         let parts = query.into_parts();
-        ParallelStream::new(plan(parts.source, parts.select, connections, key, split), None, decode)
+        let plan = plan(parts.source, parts.select, connections, key, split).map(|plan| Plan { order, ..plan });
+        ParallelStream::new(plan, None, decode)
     }
 }
 
@@ -179,6 +219,7 @@ struct Plan {
     connections: usize,
     key: String,
     split: Split,
+    order: Order,
 }
 
 /// Checks that the query can be split, before any connection opens.
@@ -195,12 +236,15 @@ fn plan(
         return Err(refuse("it needs at least one connection".to_owned()));
     }
     if let Some(what) = select.order_or_window() {
-        return Err(refuse(format!("the query has `{what}`, but the slices' rows arrive interleaved")));
+        return Err(refuse(format!(
+            "the query has `{what}`, but the slices' rows arrive interleaved; for rows in the order of the split key, \
+             use in_key_order() instead of order_by"
+        )));
     }
     // The key is checked as one expression of its own before it is embedded.
     parse_fragment(&key, 0)?;
     let source = source.ok_or(Error::NotBound)?;
-    Ok(Plan { settings: source.settings(), select, connections, key, split })
+    Ok(Plan { settings: source.settings(), select, connections, key, split, order: Order::Any })
 }
 
 impl Plan {
@@ -208,14 +252,19 @@ impl Plan {
     fn statements(&self, bounds: Option<(i64, i64)>) -> Result<Vec<Statement>> {
         let n = self.connections;
         let key = &self.key;
+        // In key order the `NULL` keys come last, as in `ORDER BY key`, so the last slice takes them.
+        let null_slice = if self.order == Order::Key { n - 1 } else { 0 };
         (0..n)
             .map(|slice| {
                 let condition = match self.split {
                     Split::Hash => format!("COALESCE(abs(hashtext(({key})::text) % {n}), 0) = {slice}"),
-                    Split::Range => range_condition(key, bounds, slice, n),
+                    Split::Range => range_condition(key, bounds, slice, n, null_slice),
                 };
                 let mut sliced = self.select.clone();
                 sliced.filter(Node::Expr(parse_fragment(&condition, 0)?));
+                if self.order == Order::Key {
+                    sliced.order_by(parse_fragment(&format!("({key})"), 0)?);
+                }
                 Ok(sliced.render(Form::Rows)?)
             })
             .collect()
@@ -230,10 +279,10 @@ impl Plan {
     }
 }
 
-/// Slice `slice` of `n` equal ranges of `[min, max]`; the first slice takes the `NULL` keys too, and the first
+/// Slice `slice` of `n` equal ranges of `[min, max]`; slice `null_slice` takes the `NULL` keys too, and the first
 /// and last are open-ended so that no row is left out whatever the bounds. Without bounds (no row has a key),
 /// everything goes to the first slice.
-fn range_condition(key: &str, bounds: Option<(i64, i64)>, slice: usize, n: usize) -> String {
+fn range_condition(key: &str, bounds: Option<(i64, i64)>, slice: usize, n: usize, null_slice: usize) -> String {
     let Some((min, max)) = bounds else {
         return if slice == 0 { "true".to_owned() } else { "false".to_owned() };
     };
@@ -241,12 +290,13 @@ fn range_condition(key: &str, bounds: Option<(i64, i64)>, slice: usize, n: usize
     let start = |i: usize| i128::from(min) + (i128::from(max) - i128::from(min) + 1) * i as i128 / n as i128;
     let lower = (slice > 0).then(|| format!("({key}) >= {}", start(slice)));
     let upper = (slice + 1 < n).then(|| format!("({key}) < {}", start(slice + 1)));
-    match (lower, upper) {
-        (None, None) => "true".to_owned(),
-        (None, Some(upper)) => format!("{upper} OR ({key}) IS NULL"),
+    let range = match (lower, upper) {
+        (None, None) => return "true".to_owned(),
+        (None, Some(upper)) => upper,
         (Some(lower), None) => lower,
         (Some(lower), Some(upper)) => format!("{lower} AND {upper}"),
-    }
+    };
+    if slice == null_slice { format!("{range} OR ({key}) IS NULL") } else { range }
 }
 
 /// Reads the key's minimum and maximum in the session's snapshot; `None` when no row has a key.
@@ -288,11 +338,7 @@ async fn read_bounds(session: &mut Session, statement: &Statement, key: &str) ->
 struct Bounds(Option<String>, serde_json::Value, serde_json::Value);
 
 /// Connects every slice, shares one snapshot, and starts each slice's query.
-async fn open<T: Send + 'static>(
-    plan: Plan,
-    predicate: Option<Predicate<T>>,
-    decode: Decoder<T>,
-) -> Result<SelectAll<RowStream<T>>> {
+async fn open<T: Send + 'static>(plan: Plan, predicate: Option<Predicate<T>>, decode: Decoder<T>) -> Result<Slices<T>> {
     // Statements that cannot be built fail here, before any connection opens.
     let mut statements = plan.statements(Some((0, 0)))?;
     let settings = &plan.settings;
@@ -313,8 +359,14 @@ async fn open<T: Send + 'static>(
             Arc::new(ExportSession { session: Mutex::new(Some(session)), settings: Arc::clone(settings) });
         RowStream::start(source, relation.clone(), statement, decode).with_predicate(predicate.clone())
     });
-    Ok(stream::select_all(slices))
+    Ok(match plan.order {
+        Order::Any => Box::pin(stream::select_all(slices)),
+        Order::Key => Box::pin(in_order::InOrder::new(slices)),
+    })
 }
+
+/// The rows of every slice, merged as the export's order says.
+type Slices<T> = Pin<Box<dyn Stream<Item = Result<T>> + Send>>;
 
 /// The snapshot's name as the server gave it; checked before it goes into SQL, whatever the server sent.
 fn snapshot_id(exported: Option<Vec<u8>>) -> Result<String> {
@@ -393,23 +445,36 @@ mod tests {
 
     #[test]
     fn range_slices_are_contiguous_and_open_ended() {
-        assert_eq!(range_condition("id", Some((1, 10)), 0, 3), "(id) < 4 OR (id) IS NULL");
-        assert_eq!(range_condition("id", Some((1, 10)), 1, 3), "(id) >= 4 AND (id) < 7");
-        assert_eq!(range_condition("id", Some((1, 10)), 2, 3), "(id) >= 7");
-        assert_eq!(range_condition("id", Some((5, 5)), 0, 1), "true");
+        assert_eq!(range_condition("id", Some((1, 10)), 0, 3, 0), "(id) < 4 OR (id) IS NULL");
+        assert_eq!(range_condition("id", Some((1, 10)), 1, 3, 0), "(id) >= 4 AND (id) < 7");
+        assert_eq!(range_condition("id", Some((1, 10)), 2, 3, 0), "(id) >= 7");
+        assert_eq!(range_condition("id", Some((5, 5)), 0, 1, 0), "true");
         // More slices than keys: the empty ranges select nothing, the last takes the rest.
-        assert_eq!(range_condition("id", Some((5, 5)), 1, 4), "(id) >= 5 AND (id) < 5");
-        assert_eq!(range_condition("id", Some((5, 5)), 3, 4), "(id) >= 5");
+        assert_eq!(range_condition("id", Some((5, 5)), 1, 4, 0), "(id) >= 5 AND (id) < 5");
+        assert_eq!(range_condition("id", Some((5, 5)), 3, 4, 0), "(id) >= 5");
         // The whole i64 range does not overflow.
-        assert_eq!(range_condition("k", Some((i64::MIN, i64::MAX)), 1, 2), "(k) >= 0");
-        assert_eq!(range_condition("id", None, 0, 2), "true");
-        assert_eq!(range_condition("id", None, 1, 2), "false");
+        assert_eq!(range_condition("k", Some((i64::MIN, i64::MAX)), 1, 2, 0), "(k) >= 0");
+        assert_eq!(range_condition("id", None, 0, 2, 0), "true");
+        assert_eq!(range_condition("id", None, 1, 2, 0), "false");
+        // In key order the last slice takes the `NULL` keys.
+        assert_eq!(range_condition("id", Some((1, 10)), 0, 3, 2), "(id) < 4");
+        assert_eq!(range_condition("id", Some((1, 10)), 1, 3, 2), "(id) >= 4 AND (id) < 7");
+        assert_eq!(range_condition("id", Some((1, 10)), 2, 3, 2), "(id) >= 7 OR (id) IS NULL");
         let plan = plan(settings(), Ok(view()), 2, "data->>'n'".to_owned(), Split::Range).unwrap();
         assert_eq!(
             plan.bounds_statement().unwrap().sql,
             "SELECT json_build_array(pg_typeof(min((data->>'n')))::text, min((data->>'n')), max((data->>'n'))) \
              FROM \"v\""
         );
+    }
+
+    #[test]
+    fn key_order_orders_each_slice_by_the_key() {
+        let plan = plan(settings(), Ok(view()), 2, "id".to_owned(), Split::Range).unwrap();
+        let plan = Plan { order: Order::Key, ..plan };
+        let sql: Vec<String> = plan.statements(Some((1, 10))).unwrap().into_iter().map(|s| s.sql).collect();
+        assert_eq!(sql[0], "SELECT \"data\" FROM \"v\" WHERE ((id) < 6) ORDER BY (id)");
+        assert_eq!(sql[1], "SELECT \"data\" FROM \"v\" WHERE ((id) >= 6 OR (id) IS NULL) ORDER BY (id)");
     }
 
     #[test]

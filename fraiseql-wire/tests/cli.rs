@@ -120,6 +120,11 @@ async fn streams_filtered_ordered_rows_as_ndjson_and_json() {
         ids.sort_unstable();
         assert_eq!(ids, (1..=500).collect::<Vec<_>>(), "{extra:?}");
     }
+    // In key order: the rows of `--order-by id`, in that order.
+    let output = run(&["stream", "v_item", "--url", &url, "--parallel", "3", "--in-key-order"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let ids: Vec<i64> = lines(&output).iter().map(|row| row["id"].as_i64().expect("an id")).collect();
+    assert_eq!(ids, (1..=500).collect::<Vec<_>>());
 }
 
 #[tokio::test]

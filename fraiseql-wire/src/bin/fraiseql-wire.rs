@@ -76,7 +76,8 @@ struct StreamArgs {
     /// complete, so an interrupted export never leaves a truncated file.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Read over this many connections sharing one snapshot (unordered; no --order-by, --limit, --offset).
+    /// Read over this many connections sharing one snapshot (unordered unless --in-key-order; no --order-by,
+    /// --limit, --offset).
     #[arg(long, value_name = "N")]
     parallel: Option<usize>,
     /// With --parallel: the key that divides the rows between the connections.
@@ -85,6 +86,10 @@ struct StreamArgs {
     /// With --parallel: divide by ranges of an integer key (read through its index) instead of by hash.
     #[arg(long)]
     by_range: bool,
+    /// With --parallel: divide by ranges of an integer key and write the rows in ascending key order (NULL keys
+    /// last), as `--order-by KEY` on one connection would.
+    #[arg(long)]
+    in_key_order: bool,
     /// No progress line, even on a terminal.
     #[arg(long, short)]
     quiet: bool,
@@ -198,6 +203,7 @@ fn rows(client: &Client, args: &StreamArgs) -> Pin<Box<dyn Stream<Item = fraiseq
         query = query.offset(n);
     }
     match args.parallel {
+        Some(n) if args.in_key_order => Box::pin(query.parallel(n, &args.key).in_key_order().stream_raw()),
         Some(n) if args.by_range => Box::pin(query.parallel(n, &args.key).by_range().stream_raw()),
         Some(n) => Box::pin(query.parallel(n, &args.key).stream_raw()),
         None => Box::pin(query.stream_raw()),

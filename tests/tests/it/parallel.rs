@@ -98,6 +98,72 @@ async fn range_slices_return_exactly_the_rows_of_one_stream() {
     assert!(sorted(filtered(ROWS).parallel(3, "id").by_range().stream_raw()).await.is_empty());
 }
 
+/// `in_key_order()`: exactly the rows of one `ORDER BY key` stream, in that order, whatever the number of slices;
+/// with a nullable key, the keys never decrease and the `NULL` keys come last; filters and bound parameters apply.
+#[tokio::test]
+async fn key_order_returns_the_rows_of_one_ordered_stream() {
+    let db = setup().await;
+    let client = connect(&db.socket_conninfo(AuthUser::Scram)).await;
+    let collect = |rows: fraiseql_wire::ParallelStream<Bytes>| rows.try_collect::<Vec<Bytes>>();
+    let ordered: Vec<Bytes> =
+        client.query("v_items").order_by_sql("id").stream_raw().try_collect().await.expect("one stream");
+    assert_eq!(ordered.len(), ROWS as usize);
+    for connections in [1, 2, 3, 4, 7] {
+        let rows = collect(client.query("v_items").parallel(connections, "id").in_key_order().stream_raw());
+        assert_eq!(rows.await.expect("in key order"), ordered, "{connections} connections");
+    }
+
+    #[derive(Deserialize)]
+    struct Id {
+        id: i64,
+    }
+    // Keys 1..=9 with every tenth NULL: many equal keys, and NULL sorts after them all.
+    let ids: Vec<i64> = client
+        .query_as::<Id>("v_items")
+        .parallel(4, "nullif(id % 10, 0)")
+        .in_key_order()
+        .stream()
+        .map_ok(|row| row.id)
+        .try_collect()
+        .await
+        .expect("nullable key");
+    let sort_key = |id: &i64| if id % 10 == 0 { (true, 0) } else { (false, id % 10) };
+    let keys: Vec<(bool, i64)> = ids.iter().map(sort_key).collect();
+    assert!(keys.windows(2).all(|pair| pair[0] <= pair[1]), "keys out of order");
+    let mut every = ids.clone();
+    every.sort_unstable();
+    assert_eq!(every, (1..=ROWS).collect::<Vec<_>>(), "every row once");
+
+    let filtered = |from: i64| client.query("v_items").where_sql("id > $1", &[&from]);
+    let tail: Vec<Bytes> = filtered(2900).order_by_sql("id").stream_raw().try_collect().await.expect("tail");
+    assert_eq!(tail.len(), 100);
+    assert_eq!(collect(filtered(2900).parallel(3, "id").in_key_order().stream_raw()).await.expect("filtered"), tail);
+    assert!(collect(filtered(ROWS).parallel(3, "id").in_key_order().stream_raw()).await.expect("empty").is_empty());
+}
+
+/// In key order every slice's query runs from the start, not when its turn comes: with only the first row read,
+/// both export sessions have run their `ORDER BY` slice (a slice started late would still show the `SET
+/// TRANSACTION SNAPSHOT` that preceded it); dropping the export closes both.
+#[tokio::test]
+async fn key_order_runs_every_slice_at_once() {
+    let db = setup().await;
+    let app = app_name("parallel_key_order");
+    let client: Client = connect(&url_with_app(&db, AuthUser::Scram, &app)).await;
+    let admin = db.admin();
+    let mut export = client.query("v_items").parallel(2, "id").in_key_order().stream_raw();
+    let first = export.try_next().await.expect("first row").expect("a row");
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&first).expect("json")["id"], 1);
+    let ran_slices = || async {
+        let sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE '%ORDER BY%'";
+        admin.query_one(sql, &[&app]).await.expect("pg_stat_activity").get::<_, i64>(0)
+    };
+    let both = wait_for(Duration::from_secs(5), || async { (ran_slices().await == 2).then_some(()) });
+    assert!(both.await.is_some(), "both slices started: {} did", ran_slices().await);
+    drop(export);
+    let stopped = wait_for(Duration::from_secs(5), || async { (sessions(admin, &app).await.len() == 1).then_some(()) });
+    assert!(stopped.await.is_some(), "slices still there: {:?}", sessions(admin, &app).await);
+}
+
 #[tokio::test]
 async fn a_range_split_needs_an_integer_key() {
     let db = setup().await;
@@ -178,7 +244,7 @@ async fn a_query_that_cannot_be_split_is_refused_before_connecting() {
     let db = setup().await;
     let client = connect(&db.socket_conninfo(AuthUser::Scram)).await;
     for (query, what) in [
-        (client.query("v_items").order_by_sql("id").parallel(2, "id"), "order_by"),
+        (client.query("v_items").order_by_sql("id").parallel(2, "id"), "in_key_order()"),
         (client.query("v_items").limit(5).parallel(2, "id"), "limit"),
         (client.query("v_items").parallel(0, "id"), "at least one connection"),
     ] {
