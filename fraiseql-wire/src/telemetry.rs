@@ -13,7 +13,8 @@
 //!   `abandoned` when the stream was dropped before its end) and on failure `error_kind`.
 //!
 //! Server notices are events of target `fraiseql_wire::notice`, at a level following their severity:
-//! `WARNING` at WARN, `NOTICE`, `INFO` and `LOG` at INFO, `DEBUG` at DEBUG.
+//! `WARNING` at WARN, `NOTICE`, `INFO` and `LOG` at INFO, `DEBUG` at DEBUG. A notice raised while a query runs
+//! is inside that query's `query` span, even when it arrives between two rows.
 //!
 //! Nothing secret is recorded at any level: not the password, nor TLS key material, nor parameter values, nor the
 //! cancel key (a test captures every event at TRACE level and checks).
@@ -135,12 +136,16 @@ pub(crate) fn gauge(name: &'static str, value: f64) {
     let _ = (name, value);
 }
 
-/// Emits a server notice as an event at the level its severity calls for.
-pub(crate) fn notice(notice: &crate::error::DbError) {
+/// Emits a server notice as an event at the level its severity calls for, inside `query` (the span of the query
+/// it arrived during, if any) or else in the current context.
+pub(crate) fn notice(notice: &crate::error::DbError, query: &tracing::Span) {
+    // Outside a query (while connecting, say) the notice belongs to whatever span is current.
+    let parent = if query.is_none() { tracing::Span::current() } else { query.clone() };
     macro_rules! emit {
         ($level:expr) => {
             tracing::event!(
                 target: "fraiseql_wire::notice",
+                parent: &parent,
                 $level,
                 severity = %notice.severity,
                 code = %notice.code,

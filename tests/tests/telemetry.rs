@@ -98,6 +98,9 @@ async fn spans_carry_their_fields_and_notices_their_level(captured: &Captured) {
         "CREATE FUNCTION noisy() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RAISE WARNING 'careful: %', 42; \
          RAISE NOTICE 'just so you know'; RETURN 1; END $$;
          CREATE VIEW v_noisy AS SELECT jsonb_build_object('n', noisy()) AS data;
+         CREATE FUNCTION noisy_at(i int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN \
+         IF i = 2 THEN RAISE WARNING 'mid-stream %', i; END IF; RETURN i; END $$;
+         CREATE VIEW v_noisy_rows AS SELECT jsonb_build_object('i', noisy_at(i)) AS data FROM generate_series(1, 3) i;
          CREATE VIEW v_three AS SELECT jsonb_build_object('i', i) AS data FROM generate_series(1, 3) i;
          CREATE VIEW v_broken AS SELECT jsonb_build_object('i', 1 / (i - 2)) AS data FROM generate_series(1, 3) i;",
     )
@@ -109,6 +112,8 @@ async fn spans_carry_their_fields_and_notices_their_level(captured: &Captured) {
     assert_eq!(rows.len(), 2);
     client.query("v_noisy").fetch_all().await.expect("notices");
     client.query("v_broken").fetch_all().await.expect_err("division by zero");
+    // A notice between two rows, read while the stream is polled outside its span, is still inside it.
+    assert_eq!(client.query("v_noisy_rows").fetch_all().await.expect("rows and a notice").len(), 3);
     let text = captured.take();
 
     let connect = spans(&text, "connect");
@@ -120,7 +125,7 @@ async fn spans_carry_their_fields_and_notices_their_level(captured: &Captured) {
     assert!(connect[0].contains(&format!("port={}", db.port())), "{}", connect[0]);
 
     let queries = spans(&text, "query");
-    assert_eq!(queries.len(), 3, "{text}");
+    assert_eq!(queries.len(), 4, "{text}");
     let first = queries[0];
     for field in ["relation=v_three", "$1", "rows=2", "bytes=16", "ttfr_ms=", "duration_ms=", "outcome=\"completed\""] {
         assert!(first.contains(field), "no {field} in {first}");
@@ -130,6 +135,10 @@ async fn spans_carry_their_fields_and_notices_their_level(captured: &Captured) {
 
     let warning = text.lines().find(|l| l.contains("careful: 42")).unwrap_or_else(|| panic!("no warning: {text}"));
     assert!(warning.contains("WARN") && warning.contains("fraiseql_wire::notice"), "{warning}");
+    assert!(warning.contains("query{relation=v_noisy "), "the notice is outside its query's span: {warning}");
+    let mid =
+        text.lines().find(|l| l.contains("mid-stream 2")).unwrap_or_else(|| panic!("no mid-stream notice: {text}"));
+    assert!(mid.contains("query{relation=v_noisy_rows "), "the notice is outside its query's span: {mid}");
     let notice = text.lines().find(|l| l.contains("just so you know")).unwrap_or_else(|| panic!("no notice: {text}"));
     assert!(notice.contains(" INFO "), "{notice}");
 }

@@ -188,6 +188,7 @@ impl Session {
 
     /// Records an event that came from outside the session's own reads (a timeout, a cancel that failed).
     pub(crate) fn fail(&mut self, error: Error) -> Error {
+        self.wire.query_span = tracing::Span::none();
         self.state.advance(Event::Failed(error)).unwrap_or_else(|| Error::protocol("the session failed"))
     }
 
@@ -219,6 +220,9 @@ impl Session {
             _ => None,
         };
         self.report(Event::QuerySent)?;
+        // The caller's span is the query's (its start runs inside it): notices read later, while the rows are
+        // polled outside it, are still attached to it.
+        self.wire.query_span = tracing::Span::current();
         if let Err(error) = self.wire.flush().await {
             return Err(self.fail(error));
         }
@@ -254,6 +258,7 @@ impl Session {
                 }
                 Message::ReadyForQuery(_) => {
                     self.settle_statement(sql, false);
+                    self.wire.query_span = tracing::Span::none();
                     // The error this answers (`Ending`) is handed back; any other state is a violation.
                     return match self.state.advance(Event::Ready) {
                         Some(error) if self.is_idle() => Ok(Described::Refused(error)),
@@ -315,6 +320,7 @@ impl Session {
             }
             Incoming::Oversized { .. } => self.report(Event::Row),
             Incoming::Message(Message::ReadyForQuery(_)) => {
+                self.wire.query_span = tracing::Span::none();
                 return Some(match self.report(Event::Ready) {
                     Ok(()) => {
                         self.wire.shrink_if_large();
@@ -358,6 +364,7 @@ impl Session {
                 Err(error) => return Err(self.fail(error)),
             }
         }
+        self.wire.query_span = tracing::Span::none();
         self.wire.shrink_if_large();
         Ok(())
     }

@@ -77,6 +77,9 @@ pub(crate) struct Wire {
     /// later report both at startup and whenever they change).
     pub(crate) hot_standby: Option<bool>,
     pub(crate) read_only: Option<bool>,
+    /// The `query` span of the query in flight, for the notices that arrive while its rows are read (outside the
+    /// span's own polls); `Span::none()` between queries, so the span closes when its query ends.
+    pub(crate) query_span: tracing::Span,
 }
 
 impl Wire {
@@ -97,6 +100,7 @@ impl Wire {
             waiting_since: None,
             read_deadline: None,
             farewell: None,
+            query_span: tracing::Span::none(),
             hot_standby: None,
             read_only: None,
         }
@@ -227,7 +231,7 @@ impl Wire {
         match message {
             Message::NoticeResponse(body) => {
                 let notice = DbError::from_fields(body.fields())?;
-                crate::telemetry::notice(&notice);
+                crate::telemetry::notice(&notice, &self.query_span);
                 if notice.sql_state().ends_session() {
                     self.farewell = Some(Box::new(notice));
                 }
