@@ -41,6 +41,13 @@ impl Client {
     }
 
     /// Connects using a [`Config`].
+    ///
+    /// ```no_run
+    /// # async fn demo() -> fraiseql_wire::Result<()> {
+    /// let config = fraiseql_wire::Config::new().host("db.internal").user("app").dbname("shop").password("secret");
+    /// let client = fraiseql_wire::Client::connect_with(config).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn connect_with(config: Config) -> Result<Client> {
         let settings = config.resolve()?;
         let session = Session::connect(&settings).await?;
@@ -60,6 +67,14 @@ impl Client {
     ///
     /// The name may be schema-qualified (`app.v_project`); it is validated and quoted as an identifier, so it
     /// can never change the statement.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: fraiseql_wire::Client) -> fraiseql_wire::Result<()> {
+    /// let project: serde_json::Value =
+    ///     client.query("app.v_project").where_sql("id = $1", &[&42]).fetch_one().await?;
+    /// println!("{}", project["name"]);
+    /// # Ok(()) }
+    /// ```
     pub fn query(&self, relation: &str) -> Query {
         self.query_as(relation)
     }

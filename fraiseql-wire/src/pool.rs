@@ -87,6 +87,19 @@ impl Pool {
     }
 
     /// A builder for a pool with other settings than the defaults.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> fraiseql_wire::Result<()> {
+    /// use std::time::Duration;
+    ///
+    /// let config: fraiseql_wire::Config = "postgres://app@db.internal/shop".parse()?;
+    /// let pool = fraiseql_wire::Pool::builder(config)
+    ///     .max_size(32)
+    ///     .wait_timeout(Duration::from_secs(2))
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn builder(config: Config) -> PoolBuilder {
         PoolBuilder {
             config,
@@ -110,6 +123,15 @@ impl Pool {
     }
 
     /// How many connections are open, idle and awaited.
+    ///
+    /// ```no_run
+    /// # fn demo(pool: &fraiseql_wire::Pool) {
+    /// let status = pool.status();
+    /// if status.waiting > 0 && status.size == status.max_size {
+    ///     eprintln!("pool saturated: {} queries wait for one of {} connections", status.waiting, status.max_size);
+    /// }
+    /// # }
+    /// ```
     pub fn status(&self) -> PoolStatus {
         let status = self.source.pool.status();
         PoolStatus {

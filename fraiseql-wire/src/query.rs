@@ -106,6 +106,15 @@ impl<T> Query<T> {
     }
 
     /// Runs this query on `executor` (instead of the one it was created with, if any).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: fraiseql_wire::Client, pool: fraiseql_wire::Pool) -> fraiseql_wire::Result<()> {
+    /// // One query value, built once, run on a client and on a pool.
+    /// let active = fraiseql_wire::Query::view("app.v_project").where_sql("data->>'status' = $1", &[&"active"]);
+    /// let from_client = active.clone().on(&client).fetch_all().await?;
+    /// let from_pool = active.on(&pool).fetch_all().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn on<X: Executor>(mut self, executor: &X) -> Self {
         self.source = Some(executor.lease_source().0);
         self
@@ -156,6 +165,20 @@ impl<T> Query<T> {
     /// Each call's placeholders count from `$1`; several calls combine with `AND`, each wrapped in parentheses.
     /// The fragment must be one expression (no `;`, balanced parentheses and quotes). Values are always bound
     /// parameters, never pasted into the SQL.
+    ///
+    /// ```
+    /// let query = fraiseql_wire::Query::view("v_project")
+    ///     .where_sql("data->>'status' = $1", &[&"active"])
+    ///     .where_sql("(data->>'priority')::int BETWEEN $1 AND $2", &[&2, &5]);
+    /// let statement = query.to_sql()?;
+    /// assert_eq!(
+    ///     statement.sql,
+    ///     r#"SELECT "data" FROM "v_project" WHERE (data->>'status' = $1) AND ((data->>'priority')::int BETWEEN $2 AND $3)"#
+    /// );
+    /// let params: Vec<_> = statement.params.iter().map(|p| p.as_str()).collect();
+    /// assert_eq!(params, [Some("active"), Some("2"), Some("5")]);
+    /// # Ok::<(), fraiseql_wire::Error>(())
+    /// ```
     pub fn where_sql(self, fragment: &str, params: &[&dyn ToParam]) -> Self {
         self.map_select(|select| {
             let expr = parse_fragment(fragment, params.len())?;
@@ -165,6 +188,19 @@ impl<T> Query<T> {
     }
 
     /// Adds a sort key: a SQL expression, optionally followed by `ASC`/`DESC` and `NULLS FIRST`/`NULLS LAST`.
+    ///
+    /// ```
+    /// let page = fraiseql_wire::Query::view("v_project")
+    ///     .order_by_sql("data->>'name' DESC NULLS LAST")
+    ///     .order_by_sql("id")
+    ///     .limit(20)
+    ///     .offset(40);
+    /// assert_eq!(
+    ///     page.to_sql()?.sql,
+    ///     r#"SELECT "data" FROM "v_project" ORDER BY data->>'name' DESC NULLS LAST, id LIMIT $1 OFFSET $2"#
+    /// );
+    /// # Ok::<(), fraiseql_wire::Error>(())
+    /// ```
     pub fn order_by_sql(self, fragment: &str) -> Self {
         self.map_select(|select| {
             select.order_by(parse_fragment(fragment, 0)?);
@@ -230,6 +266,22 @@ impl<T> Query<T> {
     ///
     /// This costs a full decode of every row the server sends; prefer a SQL condition where one can express it.
     /// `limit` and `offset` apply before this predicate.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: fraiseql_wire::Client) -> fraiseql_wire::Result<()> {
+    /// #[derive(serde::Deserialize)]
+    /// struct Project {
+    ///     name: String,
+    /// }
+    ///
+    /// // A test SQL cannot express: names that read the same backwards.
+    /// let palindromes = client
+    ///     .query_as::<Project>("app.v_project")
+    ///     .filter_rust(|p| p.name.chars().eq(p.name.chars().rev()))
+    ///     .fetch_all()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn filter_rust(mut self, predicate: impl Fn(&T) -> bool + Send + Sync + 'static) -> Self
     where
         T: 'static,
@@ -280,6 +332,22 @@ impl<T> Query<T> {
 
     /// Streams the rows decoded as `U` instead of `T` (without any [`filter_rust`](Query::filter_rust)
     /// predicate, which applies to `T`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: fraiseql_wire::Client) -> fraiseql_wire::Result<()> {
+    /// use futures_util::TryStreamExt;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Name {
+    ///     name: String,
+    /// }
+    ///
+    /// let mut names = client.query("app.v_project").stream_as::<Name>();
+    /// while let Some(Name { name }) = names.try_next().await? {
+    ///     println!("{name}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn stream_as<U: DeserializeOwned>(self) -> RowStream<U> {
         self.run(Form::Rows, decode::json::<U>)
     }
@@ -287,6 +355,21 @@ impl<T> Query<T> {
     /// Streams each row's JSON text as received, validated as UTF-8 but not parsed.
     ///
     /// A SQL `NULL` arrives as `null`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: fraiseql_wire::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::io::Write;
+    /// use futures_util::TryStreamExt;
+    ///
+    /// // NDJSON to standard output, without parsing a single document.
+    /// let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    /// let mut rows = client.query("app.v_project").stream_raw();
+    /// while let Some(json) = rows.try_next().await? {
+    ///     out.write_all(&json)?;
+    ///     out.write_all(b"\n")?;
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn stream_raw(self) -> RowStream<Bytes> {
         self.run(Form::Rows, decode::raw)
     }
@@ -295,6 +378,13 @@ impl<T> Query<T> {
     ///
     /// With a [`filter_rust`](Query::filter_rust) predicate the rows are streamed and counted in Rust, since the
     /// server cannot apply it.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: fraiseql_wire::Client) -> fraiseql_wire::Result<()> {
+    /// let active = client.query("app.v_project").where_sql("data->>'status' = $1", &[&"active"]).count().await?;
+    /// println!("{active} active projects");
+    /// # Ok(()) }
+    /// ```
     pub async fn count(mut self) -> Result<u64>
     where
         T: DeserializeOwned,

@@ -122,6 +122,24 @@ impl Error {
     /// could not be reached or the connection broke, a client-side timeout, the server shutting down or
     /// restarting, too many connections, a serialization failure or a deadlock). A retried query runs on a new
     /// connection when the old one broke; rows a stream already returned are returned again.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: fraiseql_wire::Client) -> fraiseql_wire::Result<Vec<serde_json::Value>> {
+    /// use std::time::Duration;
+    ///
+    /// let mut delay = Duration::from_millis(100);
+    /// loop {
+    ///     match client.query("app.v_project").fetch_all().await {
+    ///         Err(error) if error.is_retriable() && delay < Duration::from_secs(5) => {
+    ///             eprintln!("retrying after {delay:?}: {error}");
+    ///             tokio::time::sleep(delay).await;
+    ///             delay *= 2;
+    ///         }
+    ///         result => return result,
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub fn is_retriable(&self) -> bool {
         match self {
             Error::Connect { .. } | Error::ConnectTimeout { .. } | Error::ReadTimeout { .. } => true,

@@ -344,6 +344,16 @@ impl Error {
     }
 
     /// The server's error, if this is one.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: fraiseql_wire::Client) {
+    /// if let Err(error) = client.query("app.v_missing").fetch_all().await {
+    ///     if let Some(db) = error.as_db_error() {
+    ///         eprintln!("{} {}: {} (hint: {:?})", db.severity, db.code, db.message, db.hint);
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub fn as_db_error(&self) -> Option<&DbError> {
         match self {
             Error::Db(db) => Some(db),
