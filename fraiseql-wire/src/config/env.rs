@@ -189,8 +189,9 @@ impl Config {
             Some(user) => user.to_owned(),
             None => {
                 return Err(Error::config(
-                    "no user name: the operating system user could not be determined; set user in the connection \
-                     string (postgres://USER@host/db or user=USER) or the PGUSER environment variable",
+                    "no user name: the operating system user could not be determined",
+                    "set user in the connection string (postgres://USER@host/db or user=USER) or the PGUSER \
+                     environment variable",
                 ));
             }
         };
@@ -208,7 +209,7 @@ impl Config {
             (None, Some(value)) => Some(
                 value
                     .parse::<RequireAuth>()
-                    .map_err(|e| Error::config(format!("in the PGREQUIREAUTH environment variable: {e}")))?,
+                    .map_err(|e| e.in_variable("PGREQUIREAUTH"))?,
             ),
             (None, None) => None,
         };
@@ -293,7 +294,7 @@ mod tests {
     #[test]
     fn no_user_anywhere_is_an_actionable_error() {
         match resolve("", &Environment::empty()) {
-            Err(Error::Config { message }) => assert!(message.contains("PGUSER"), "{message}"),
+            Err(e @ Error::Config { .. }) => assert!(e.to_string().contains("PGUSER"), "{e}"),
             other => panic!("{other:?}"),
         }
         assert_eq!(resolve("", &Environment::empty().with_var("PGUSER", "u")).unwrap().user, "u");
@@ -374,7 +375,7 @@ mod tests {
         assert!(error.to_string().contains("socket directory"), "{error}");
         let bad = env.with_var("PGHOSTADDR", "not-an-ip");
         match resolve("", &bad) {
-            Err(Error::Config { message }) => assert!(message.contains("PGHOSTADDR"), "{message}"),
+            Err(e @ Error::Config { .. }) => assert!(e.to_string().contains("PGHOSTADDR"), "{e}"),
             other => panic!("{other:?}"),
         }
     }
@@ -397,12 +398,12 @@ mod tests {
             [("host=a,b,c port=1,2", env()), ("port=1,2", env()), ("host=a,b,c", env().with_var("PGPORT", "1,2"))]
         {
             match resolve(config, &env) {
-                Err(Error::Config { message }) => assert!(message.contains("one per host"), "{message}"),
+                Err(e @ Error::Config { .. }) => assert!(e.to_string().contains("one per host"), "{e}"),
                 other => panic!("{config}: {other:?}"),
             }
         }
         match resolve("", &env().with_var("PGPORT", "x")) {
-            Err(Error::Config { message }) => assert!(message.contains("PGPORT"), "{message}"),
+            Err(e @ Error::Config { .. }) => assert!(e.to_string().contains("PGPORT"), "{e}"),
             other => panic!("{other:?}"),
         }
     }
@@ -442,7 +443,7 @@ mod tests {
         let r = resolve("sslmode=disable", &env().with_var("PGSSLMODE", "verify-full")).unwrap();
         assert_eq!(r.tls.mode, SslMode::Disable);
         match resolve("", &env().with_var("PGSSLMODE", "bogus")) {
-            Err(Error::Config { message }) => assert!(message.contains("PGSSLMODE"), "{message}"),
+            Err(e @ Error::Config { .. }) => assert!(e.to_string().contains("PGSSLMODE"), "{e}"),
             other => panic!("{other:?}"),
         }
     }
@@ -456,7 +457,7 @@ mod tests {
         assert_eq!(from_config.as_deref(), Some("!password"), "the connection string beats the environment");
         assert_eq!(resolve("", &env()).unwrap().require_auth, None);
         match resolve("", &env().with_var("PGREQUIREAUTH", "kerberos")) {
-            Err(Error::Config { message }) => assert!(message.contains("PGREQUIREAUTH"), "{message}"),
+            Err(e @ Error::Config { .. }) => assert!(e.to_string().contains("PGREQUIREAUTH"), "{e}"),
             other => panic!("{other:?}"),
         }
     }
@@ -472,7 +473,7 @@ mod tests {
         let built = Config::new().connect_timeout(Duration::from_millis(1500)).resolve_in(&env10).unwrap();
         assert_eq!(built.connect_timeout, Some(Duration::from_secs(2)));
         match resolve("", &env().with_var("PGCONNECT_TIMEOUT", "soon")) {
-            Err(Error::Config { message }) => assert!(message.contains("PGCONNECT_TIMEOUT"), "{message}"),
+            Err(e @ Error::Config { .. }) => assert!(e.to_string().contains("PGCONNECT_TIMEOUT"), "{e}"),
             other => panic!("{other:?}"),
         }
     }

@@ -45,9 +45,10 @@ impl LivenessOptions {
                 self.keepalives_count = match value.trim() {
                     "" => None,
                     v => Some(v.parse::<u32>().ok().filter(|&n| n > 0).ok_or_else(|| {
-                        Error::config(format!(
-                            "invalid keepalives_count `{value}`: expected a number of probes, 1 or more"
-                        ))
+                        Error::config(
+                            format!("invalid keepalives_count `{value}`"),
+                            "give a number of probes, 1 or more",
+                        )
                     })?),
                 };
             }
@@ -133,9 +134,10 @@ fn parse_duration(value: &str, key: &str, unit: Unit) -> Result<Option<Duration>
             Unit::Seconds => "seconds",
             Unit::Milliseconds => "milliseconds",
         };
-        Error::config(format!(
-            "invalid {key} `{value}`: expected a whole number of {unit_name}, or one with a unit (500ms, 30s, 5min, 1h)"
-        ))
+        Error::config(
+            format!("invalid {key} `{value}`"),
+            format!("give a whole number of {unit_name}, or one with a unit (500ms, 30s, 5min, 1h)"),
+        )
     };
     let n: u64 = number.parse().map_err(|_| invalid())?;
     let duration = match (suffix.trim(), unit) {
@@ -154,7 +156,7 @@ fn parse_keepalives(value: &str) -> Result<Option<bool>, Error> {
         v => match v.parse::<i64>() {
             Ok(0) => Ok(Some(false)),
             Ok(_) => Ok(Some(true)),
-            Err(_) => Err(Error::config(format!("invalid keepalives `{value}`: expected 1 (on) or 0 (off)"))),
+            Err(_) => Err(Error::config(format!("invalid keepalives `{value}`"), "use 1 (on) or 0 (off)")),
         },
     }
 }
@@ -214,7 +216,7 @@ mod tests {
             ("read_timeout", "1.5"),
         ] {
             match options(&[(key, value)]) {
-                Err(Error::Config { message }) => assert!(message.contains(key), "{message}"),
+                Err(e @ Error::Config { .. }) => assert!(e.to_string().contains(key), "{e}"),
                 other => panic!("{key}={value}: {other:?}"),
             }
         }

@@ -6,6 +6,8 @@
 mod display;
 mod env;
 pub(crate) mod liveness;
+#[cfg(test)]
+mod libpq_conformance;
 mod os_user;
 mod pairs;
 mod parse;

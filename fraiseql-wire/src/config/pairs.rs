@@ -3,8 +3,9 @@
 use super::parse::Parsed;
 use crate::error::Error;
 
+/// libpq's `isspace`: ASCII whitespace, vertical tab included.
 pub(super) fn is_space(c: char) -> bool {
-    c.is_ascii_whitespace()
+    c.is_ascii_whitespace() || c == '\x0b'
 }
 
 pub(super) fn parse_pairs(s: &str, parsed: &mut Parsed) -> Result<(), Error> {
@@ -22,7 +23,7 @@ pub(super) fn parse_pairs(s: &str, parsed: &mut Parsed) -> Result<(), Error> {
             return Err(missing_equals(key, previous_key.as_deref()));
         };
         if key.is_empty() {
-            return Err(Error::config("missing parameter name before `=` in the connection string"));
+            return Err(Error::config_syntax("missing parameter name before `=` in the connection string"));
         }
         let (value, remaining) = read_value(after_eq.trim_start_matches(is_space), key)?;
         parsed.set(key, &value)?;
@@ -35,14 +36,19 @@ fn missing_equals(token: &str, previous_key: Option<&str>) -> Error {
     if previous_key == Some("password") {
         // The stray token is most likely the rest of an unquoted password: do not echo it.
         Error::config(
-            "missing `=` after the value of `password` in the connection string: quote values that contain \
-             spaces, as in password='a b'",
+            "missing `=` after the value of `password` in the connection string",
+            "quote values that contain spaces, as in password='a b'",
+        )
+    } else if let Some((scheme, _)) = token.split_once("://") {
+        Error::config(
+            format!(
+                "missing `=` after `{token}` in the connection string: `{scheme}://` is not a URI scheme libpq \
+                 knows, so this was read as key=value pairs"
+            ),
+            "start a URI with postgresql:// or postgres://",
         )
     } else {
-        Error::config(format!(
-            "missing `=` after `{token}` in the connection string: write key=value pairs, quoting values that \
-             contain spaces, as in options='-c search_path=app'"
-        ))
+        Error::config_syntax(format!("missing `=` after `{token}` in the connection string"))
     }
 }
 
@@ -61,13 +67,14 @@ fn read_value<'a>(s: &'a str, key: &str) -> Result<(String, &'a str), Error> {
                 _ => value.push(c),
             }
         }
-        Err(Error::config(format!("unterminated quoted value for `{key}`: add the closing `'`")))
+        Err(Error::config(format!("unterminated quoted value for `{key}`"), "add the closing `'`"))
     } else {
         let mut chars = s.char_indices();
         while let Some((i, c)) = chars.next() {
             match c {
                 c if is_space(c) => return Ok((value, &s[i..])),
-                '\\' => value.push(chars.next().map_or('\\', |(_, escaped)| escaped)),
+                // A backslash escapes the next character; a trailing one is dropped, as libpq does.
+                '\\' => value.extend(chars.next().map(|(_, escaped)| escaped)),
                 _ => value.push(c),
             }
         }
@@ -143,5 +150,16 @@ mod tests {
         assert!(config_err("connect_timeout=soon").contains("connect_timeout"));
         assert!(config_err("sslmode=sometimes").contains("sslmode"));
         assert!(config_err("hostaddr=db.example.com").contains("numeric IP"));
+        let msg = config_err("postgre://host/db");
+        assert!(msg.contains("`postgre://` is not a URI scheme") && msg.contains("postgresql://"), "{msg}");
+    }
+
+    #[test]
+    fn key_value_whitespace_and_backslashes_as_libpq() {
+        // libpq's isspace: a vertical tab separates pairs too.
+        let c = parse("host=db\x0buser=app").unwrap();
+        assert_eq!((c.hosts, c.user.as_deref()), (vec![tcp("db")], Some("app")));
+        // A trailing backslash in an unquoted value escapes nothing and is dropped.
+        assert_eq!(parse("dbname=db\\").unwrap().dbname.as_deref(), Some("db"));
     }
 }

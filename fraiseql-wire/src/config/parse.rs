@@ -97,7 +97,12 @@ impl Parsed {
                 "" => {}
                 "1" => config.ssl_mode = Some(SslMode::Require),
                 "0" => config.ssl_mode = Some(SslMode::Prefer),
-                other => return Err(Error::config(format!("invalid requiressl `{other}`: expected 1 or 0"))),
+                other => {
+                    return Err(Error::config(
+                        format!("invalid requiressl `{other}`"),
+                        "use 1 (sslmode=require) or 0 (sslmode=prefer), or set sslmode instead",
+                    ));
+                }
             },
             "passfile" => config.passfile = non_empty(value).map(PathBuf::from),
             "min_protocol_version" => config.min_protocol = parse_protocol(value)?,
@@ -122,10 +127,10 @@ impl Parsed {
             }
             "statement_cache_capacity" => {
                 config.statement_cache_capacity = value.trim().parse().map_err(|_| {
-                    Error::config(format!(
-                        "invalid statement_cache_capacity `{value}`: expected a number of statements (0 turns the \
-                         cache off)"
-                    ))
+                    Error::config(
+                        format!("invalid statement_cache_capacity `{value}`"),
+                        "give a number of statements (0 turns the cache off)",
+                    )
                 })?;
             }
             _ => {
@@ -168,7 +173,7 @@ fn check_choice(key: &str, value: &str, accepted: &[&str], refused: &[&str], adv
         Err(Error::unsupported(format!("{key}={value}"), advice))
     } else {
         let all: Vec<&str> = accepted.iter().chain(refused).copied().collect();
-        Err(Error::config(format!("invalid {key} `{value}`: expected one of {}", all.join(", "))))
+        Err(Error::config(format!("invalid {key} `{value}`"), format!("use one of {}", all.join(", "))))
     }
 }
 
@@ -182,9 +187,10 @@ pub(super) fn parse_host_list(value: &str, source: &str) -> Result<Vec<Host>, Er
         .split(',')
         .map(|entry| {
             if entry.is_empty() {
-                return Err(Error::config(format!(
-                    "empty entry in the {source} list `{value}`: name every host, separated by commas"
-                )));
+                return Err(Error::config(
+                    format!("empty entry in the {source} list `{value}`"),
+                    "name every host, separated by commas",
+                ));
             }
             Ok(host_from_str(entry))
         })
@@ -210,10 +216,10 @@ pub(super) fn parse_hostaddr_list(value: &str, source: &str) -> Result<Vec<IpAdd
         .split(',')
         .map(|entry| {
             entry.parse::<IpAddr>().map_err(|_| {
-                Error::config(format!(
-                    "invalid {source} `{entry}`: expected a numeric IP address such as 192.0.2.10 or ::1 \
-                     (put host names in `host`)"
-                ))
+                Error::config(
+                    format!("invalid {source} `{entry}`: not a numeric IP address"),
+                    "give addresses such as 192.0.2.10 or ::1, and put host names in `host`",
+                )
             })
         })
         .collect()
@@ -230,7 +236,7 @@ pub(super) fn parse_port_list(value: &str, source: &str) -> Result<Vec<u16>, Err
 pub(super) fn parse_port(value: &str, source: &str) -> Result<u16, Error> {
     match value.trim().parse::<u16>() {
         Ok(port) if port != 0 => Ok(port),
-        _ => Err(Error::config(format!("invalid port `{value}` in {source}: expected a number from 1 to 65535"))),
+        _ => Err(Error::config(format!("invalid port `{value}` in {source}"), "give a number from 1 to 65535")),
     }
 }
 
@@ -244,9 +250,10 @@ pub(super) fn parse_connect_timeout(value: &str, source: &str) -> Result<Option<
     }
     match value.trim().parse::<i64>() {
         Ok(secs) => Ok(Some(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))),
-        Err(_) => Err(Error::config(format!(
-            "invalid {source} `{value}`: expected a whole number of seconds (0 for no timeout)"
-        ))),
+        Err(_) => Err(Error::config(
+            format!("invalid {source} `{value}`"),
+            "give a whole number of seconds (0 for no timeout)",
+        )),
     }
 }
 
@@ -279,7 +286,7 @@ pub(super) mod test_helpers {
 
     pub(in crate::config) fn config_err(s: &str) -> String {
         match parse(s) {
-            Err(Error::Config { message }) => message,
+            Err(e @ Error::Config { .. }) => e.to_string(),
             other => panic!("expected a config error for {s:?}, got {other:?}"),
         }
     }
@@ -353,8 +360,8 @@ mod tests {
         assert_eq!(unsupported_feature("gssencmode=require"), "gssencmode=require");
         assert_eq!(unsupported_feature("client_encoding=LATIN1"), "client_encoding=LATIN1");
 
-        assert!(config_err("target_session_attrs=whatever").contains("expected one of any"));
-        assert!(config_err("load_balance_hosts=sometimes").contains("expected one of disable, random"));
+        assert!(config_err("target_session_attrs=whatever").contains("use one of any"));
+        assert!(config_err("load_balance_hosts=sometimes").contains("use one of disable, random"));
         assert!(config_err("statement_cache_capacity=many").contains("statement_cache_capacity"));
         assert_eq!(parse("statement_cache_capacity=0").unwrap().statement_cache_capacity, 0);
         // require_auth is implemented: it parses, and a bad value is a settings error that says what is wrong.

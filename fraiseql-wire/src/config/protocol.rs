@@ -15,7 +15,7 @@ pub(super) fn resolve(
         match (given, env.var(var)) {
             (Some(version), _) => Ok(Some(version)),
             (None, Some(value)) => {
-                value.parse().map(Some).map_err(|e| Error::config(format!("in the {var} environment variable: {e}")))
+                value.parse().map(Some).map_err(|e: Error| e.in_variable(var))
             }
             (None, None) => Ok(None),
         }
@@ -23,7 +23,11 @@ pub(super) fn resolve(
     let min = from(min, "PGMINPROTOCOLVERSION")?.unwrap_or_default();
     let max = from(max, "PGMAXPROTOCOLVERSION")?.unwrap_or(min);
     if min > max {
-        return Err(Error::config(format!("min_protocol_version {min} is above max_protocol_version {max}")));
+        return Err(Error::config(
+            format!("min_protocol_version {min} is above max_protocol_version {max}"),
+            "lower min_protocol_version or raise max_protocol_version (3.0, 3.2 or latest), in the connection \
+             string or PGMINPROTOCOLVERSION / PGMAXPROTOCOLVERSION",
+        ));
     }
     Ok((min, max))
 }

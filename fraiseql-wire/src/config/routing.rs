@@ -78,10 +78,10 @@ impl FromStr for TargetSessionAttrs {
             "standby" => TargetSessionAttrs::Standby,
             "prefer-standby" => TargetSessionAttrs::PreferStandby,
             other => {
-                return Err(Error::config(format!(
-                    "invalid target_session_attrs `{other}`: expected one of any, read-write, read-only, primary, \
-                     standby, prefer-standby"
-                )));
+                return Err(Error::config(
+                    format!("invalid target_session_attrs `{other}`"),
+                    "use one of any, read-write, read-only, primary, standby, prefer-standby",
+                ));
             }
         })
     }
@@ -116,7 +116,7 @@ impl FromStr for LoadBalanceHosts {
             "disable" => Ok(LoadBalanceHosts::Disable),
             "random" => Ok(LoadBalanceHosts::Random),
             other => {
-                Err(Error::config(format!("invalid load_balance_hosts `{other}`: expected one of disable, random")))
+                Err(Error::config(format!("invalid load_balance_hosts `{other}`"), "use one of disable, random"))
             }
         }
     }
@@ -155,7 +155,7 @@ pub(super) fn resolve(
     fn from_env<T: FromStr<Err = Error>>(var: &str, env: &Environment) -> Result<Option<T>, Error> {
         env.var(var)
             .filter(|value| !value.is_empty())
-            .map(|value| value.parse().map_err(|e| Error::config(format!("in the {var} environment variable: {e}"))))
+            .map(|value| value.parse().map_err(|e: Error| e.in_variable(var)))
             .transpose()
     }
     Ok(Routing {

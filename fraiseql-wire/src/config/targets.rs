@@ -43,19 +43,21 @@ pub(super) fn resolve(config: &Config, env: &Environment) -> Result<Vec<Target>,
         addrs.into_iter().map(|addr| (Host::Tcp(addr.to_string()), Some(addr))).collect()
     } else if hosts.len() == addrs.len() {
         if let Some(Host::Unix(dir)) = hosts.iter().find(|host| matches!(host, Host::Unix(_))) {
-            return Err(Error::config(format!(
-                "hostaddr pairs with the socket directory {}: a hostaddr is reached over TCP, so name a host \
-                 there (it is used for TLS verification and the password file)",
-                dir.display()
-            )));
+            return Err(Error::config(
+                format!(
+                    "hostaddr pairs with the socket directory {}, but a hostaddr is reached over TCP",
+                    dir.display()
+                ),
+                "name a host in that place of the host list (it is used for TLS verification and the password file), \
+                 or remove the hostaddr",
+            ));
         }
         hosts.into_iter().zip(addrs).map(|(host, addr)| (host, Some(addr))).collect()
     } else {
-        return Err(Error::config(format!(
-            "{} hostaddr entries for {} hosts: give one address per host, in the same order, or leave host out",
-            addrs.len(),
-            hosts.len()
-        )));
+        return Err(Error::config(
+            format!("{} hostaddr entries for {} hosts", addrs.len(), hosts.len()),
+            "give one address per host, in the same order, or leave host out",
+        ));
     };
     match ports.as_slice() {
         [] | [_] => {
@@ -65,11 +67,10 @@ pub(super) fn resolve(config: &Config, env: &Environment) -> Result<Vec<Target>,
         _ if ports.len() == places.len() => {
             Ok(places.into_iter().zip(ports).map(|((host, addr), port)| Target { host, port, addr }).collect())
         }
-        _ => Err(Error::config(format!(
-            "{} ports for {} hosts: give one port for all hosts or one per host, in the same order",
-            ports.len(),
-            places.len()
-        ))),
+        _ => Err(Error::config(
+            format!("{} ports for {} hosts", ports.len(), places.len()),
+            "give one port for all hosts or one per host, in the same order",
+        )),
     }
 }
 

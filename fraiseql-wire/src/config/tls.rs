@@ -64,9 +64,10 @@ impl FromStr for SslMode {
             "verify-ca" => SslMode::VerifyCa,
             "verify-full" => SslMode::VerifyFull,
             other => {
-                return Err(Error::config(format!(
-                    "invalid sslmode `{other}`: expected one of disable, allow, prefer, require, verify-ca, verify-full"
-                )));
+                return Err(Error::config(
+                    format!("invalid sslmode `{other}`"),
+                    "use one of disable, allow, prefer, require, verify-ca, verify-full",
+                ));
             }
         })
     }
@@ -90,7 +91,7 @@ impl FromStr for SslNegotiation {
         match s {
             "postgres" => Ok(SslNegotiation::Postgres),
             "direct" => Ok(SslNegotiation::Direct),
-            other => Err(Error::config(format!("invalid sslnegotiation `{other}`: expected postgres or direct"))),
+            other => Err(Error::config(format!("invalid sslnegotiation `{other}`"), "use postgres or direct")),
         }
     }
 }
@@ -121,7 +122,7 @@ impl TlsVersion {
                 format!("{key}={value}"),
                 "TLS 1.0 and 1.1 are obsolete and not implemented; use TLSv1.2 or TLSv1.3",
             )),
-            other => Err(Error::config(format!("invalid {key} `{other}`: expected TLSv1.2 or TLSv1.3"))),
+            other => Err(Error::config(format!("invalid {key} `{other}`"), "use TLSv1.2 or TLSv1.3")),
         }
     }
 }
@@ -186,7 +187,7 @@ fn parse_flag(value: &str, key: &str) -> Result<Option<bool>, Error> {
         "" => Ok(None),
         "1" => Ok(Some(true)),
         "0" => Ok(Some(false)),
-        other => Err(Error::config(format!("invalid {key} `{other}`: expected 1 or 0"))),
+        other => Err(Error::config(format!("invalid {key} `{other}`"), "use 1 or 0")),
     }
 }
 
@@ -222,17 +223,13 @@ impl TlsSettings {
     /// Applies the `PG*` variables and libpq's defaults to `options` and checks that the result makes sense.
     pub(crate) fn resolve(mode: Option<SslMode>, options: &TlsOptions, env: &Environment) -> Result<Self, Error> {
         let from_env = |name: &str| env.var(name).filter(|v| !v.is_empty());
-        let in_var = |name: &str, e: Error| match e {
-            Error::Config { message } => Error::config(format!("in the {name} environment variable: {message}")),
-            other => other,
-        };
         let root_cert = options
             .root_cert
             .clone()
             .or_else(|| from_env("PGSSLROOTCERT").map(RootCert::from_setting))
             .or_else(|| env.home().map(|home| RootCert::File(home.join(".postgresql/root.crt"))));
         let env_mode = match from_env("PGSSLMODE") {
-            Some(value) => Some(value.parse::<SslMode>().map_err(|e| in_var("PGSSLMODE", e))?),
+            Some(value) => Some(value.parse::<SslMode>().map_err(|e: Error| e.in_variable("PGSSLMODE"))?),
             None => None,
         };
         let chosen = mode.or(env_mode);
@@ -244,12 +241,12 @@ impl TlsSettings {
         };
         let negotiation = match (options.negotiation, from_env("PGSSLNEGOTIATION")) {
             (Some(n), _) => n,
-            (None, Some(value)) => value.parse().map_err(|e| in_var("PGSSLNEGOTIATION", e))?,
+            (None, Some(value)) => value.parse().map_err(|e: Error| e.in_variable("PGSSLNEGOTIATION"))?,
             (None, None) => SslNegotiation::Postgres,
         };
         let channel_binding = match (options.channel_binding, from_env("PGCHANNELBINDING")) {
             (Some(c), _) => c,
-            (None, Some(value)) => value.parse().map_err(|e| in_var("PGCHANNELBINDING", e))?,
+            (None, Some(value)) => value.parse().map_err(|e: Error| e.in_variable("PGCHANNELBINDING"))?,
             (None, None) => ChannelBinding::Prefer,
         };
         let sni = match (options.sni, from_env("PGSSLSNI")) {
@@ -301,31 +298,41 @@ impl TlsSettings {
 
     fn check(&self) -> Result<(), Error> {
         if self.root_cert == Some(RootCert::System) && self.mode != SslMode::VerifyFull {
-            return Err(Error::config(format!(
-                "sslrootcert=system trusts every certificate authority of the operating system, which is only safe \
-                 with the host name checked, but sslmode is {}: use sslmode=verify-full (or leave sslmode unset)",
-                self.mode.as_str()
-            )));
+            return Err(Error::config(
+                format!(
+                    "sslrootcert=system trusts every certificate authority of the operating system, which is only \
+                     safe with the host name checked, but sslmode is {}",
+                    self.mode.as_str()
+                ),
+                "use sslmode=verify-full (or leave sslmode unset), or name the CA's file in sslrootcert",
+            ));
         }
         if self.negotiation == SslNegotiation::Direct && !self.mode.requires_tls() {
-            return Err(Error::config(format!(
-                "sslnegotiation=direct starts TLS without asking the server first, so it cannot fall back to \
-                 plaintext, but sslmode is {}: use sslmode=require, verify-ca or verify-full with it",
-                self.mode.as_str()
-            )));
+            return Err(Error::config(
+                format!(
+                    "sslnegotiation=direct starts TLS without asking the server first, so it cannot fall back to \
+                     plaintext, but sslmode is {}",
+                    self.mode.as_str()
+                ),
+                "use sslmode=require, verify-ca or verify-full with it, or sslnegotiation=postgres",
+            ));
         }
         if self.channel_binding == ChannelBinding::Require && self.mode == SslMode::Disable {
             return Err(Error::config(
-                "channel_binding=require needs TLS, but sslmode is disable: use sslmode=require or stronger",
+                "channel_binding=require needs TLS, but sslmode is disable",
+                "use sslmode=require or stronger, or channel_binding=prefer",
             ));
         }
         if let (Some(min), Some(max)) = (self.min_version, self.max_version) {
             if min > max {
-                return Err(Error::config(format!(
-                    "ssl_min_protocol_version {} is above ssl_max_protocol_version {}",
-                    min.as_str(),
-                    max.as_str()
-                )));
+                return Err(Error::config(
+                    format!(
+                        "ssl_min_protocol_version {} is above ssl_max_protocol_version {}",
+                        min.as_str(),
+                        max.as_str()
+                    ),
+                    "lower ssl_min_protocol_version or raise ssl_max_protocol_version (TLSv1.2, TLSv1.3)",
+                ));
             }
         }
         Ok(())
@@ -424,7 +431,7 @@ mod tests {
         assert_eq!(resolve(None, &system, &Environment::empty()).unwrap().mode, SslMode::VerifyFull);
         for weak in [SslMode::Disable, SslMode::Allow, SslMode::Prefer, SslMode::Require, SslMode::VerifyCa] {
             match resolve(Some(weak), &system, &Environment::empty()) {
-                Err(Error::Config { message }) => assert!(message.contains("verify-full"), "{message}"),
+                Err(e @ Error::Config { .. }) => assert!(e.to_string().contains("verify-full"), "{e}"),
                 other => panic!("{weak:?}: {other:?}"),
             }
         }
@@ -435,7 +442,7 @@ mod tests {
         let direct = options(&[("sslnegotiation", "direct")]);
         for weak in [None, Some(SslMode::Disable), Some(SslMode::Allow), Some(SslMode::Prefer)] {
             match resolve(weak, &direct, &Environment::empty()) {
-                Err(Error::Config { message }) => assert!(message.contains("sslnegotiation=direct"), "{message}"),
+                Err(e @ Error::Config { .. }) => assert!(e.to_string().contains("sslnegotiation=direct"), "{e}"),
                 other => panic!("{weak:?}: {other:?}"),
             }
         }
@@ -461,7 +468,7 @@ mod tests {
             ("ssl_min_protocol_version", "TLSv9"),
         ] {
             match o.set(key, value) {
-                Err(Error::Config { message }) => assert!(message.contains(key), "{message}"),
+                Err(e @ Error::Config { .. }) => assert!(e.to_string().contains(key), "{e}"),
                 other => panic!("{key}: {other:?}"),
             }
         }
@@ -469,7 +476,7 @@ mod tests {
         let swapped = options(&[("ssl_min_protocol_version", "TLSv1.3"), ("ssl_max_protocol_version", "TLSv1.2")]);
         assert!(resolve(None, &swapped, &Environment::empty()).is_err());
         match resolve(None, &TlsOptions::default(), &Environment::empty().with_var("PGSSLNEGOTIATION", "x")) {
-            Err(Error::Config { message }) => assert!(message.contains("PGSSLNEGOTIATION"), "{message}"),
+            Err(e @ Error::Config { .. }) => assert!(e.to_string().contains("PGSSLNEGOTIATION"), "{e}"),
             other => panic!("{other:?}"),
         }
     }

@@ -35,10 +35,21 @@ pub(super) fn parse_uri(rest: &str, parsed: &mut Parsed) -> Result<(), Error> {
         parsed.config.dbname = non_empty(&decode(path, "database name")?);
     }
     for pair in query.unwrap_or("").split('&').filter(|pair| !pair.is_empty()) {
-        let Some((key, value)) = pair.split_once('=') else {
-            return Err(Error::config(format!(
-                "missing `=` in URI query parameter `{pair}`: write ?key=value&key=value"
-            )));
+        let mut parts = pair.splitn(3, '=');
+        let (key, value) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(key), Some(value), None) => (key, value),
+            (Some(key), Some(_), Some(_)) => {
+                return Err(Error::config(
+                    format!("extra `=` in URI query parameter `{key}`"),
+                    "write ?key=value&key=value, with a `=` inside a value percent-encoded as %3D",
+                ));
+            }
+            _ => {
+                return Err(Error::config(
+                    format!("missing `=` in URI query parameter `{pair}`"),
+                    "write ?key=value&key=value",
+                ));
+            }
         };
         let key = decode(key, "parameter name")?;
         let value = decode(value, &format!("value of `{key}`"))?;
@@ -46,7 +57,12 @@ pub(super) fn parse_uri(rest: &str, parsed: &mut Parsed) -> Result<(), Error> {
             // JDBC's spelling, which libpq also accepts.
             match value.as_str() {
                 "true" => parsed.set("sslmode", "require")?,
-                _ => return Err(Error::config(format!("invalid ssl `{value}` in the URI: the only value is `true`"))),
+                _ => {
+                    return Err(Error::config(
+                        format!("invalid ssl `{value}` in the URI"),
+                        "the only value is `true` (JDBC's spelling of sslmode=require); or set sslmode",
+                    ));
+                }
             }
         } else {
             parsed.set(&key, &value)?;
@@ -60,19 +76,32 @@ fn parse_uri_hosts(spec: &str, parsed: &mut Parsed) -> Result<(), Error> {
     if spec.is_empty() {
         return Ok(());
     }
+    // libpq decodes the host list as one piece: spaces around it are dropped, spaces inside it are refused.
+    let spec = without_outer_spaces(spec, "host list")?;
     let mut hosts = Vec::new();
     let mut ports = Vec::new();
     for entry in spec.split(',') {
         let (host, port, bracketed) = match entry.strip_prefix('[') {
             Some(inner) => {
                 let Some((host, after)) = inner.split_once(']') else {
-                    return Err(Error::config(format!("IPv6 address `{entry}` in the URI is missing its closing `]`")));
+                    return Err(Error::config_syntax(format!(
+                        "IPv6 address `{entry}` in the URI is missing its closing `]`"
+                    )));
                 };
+                if host.is_empty() {
+                    // `postgres://[${HOST}]:5433/db` with an empty variable: refused rather than read as the
+                    // default host, which would quietly connect somewhere else.
+                    return Err(Error::config(
+                        format!("empty IPv6 address `[]` in the URI's host list `{spec}`"),
+                        "put an address between the brackets, or leave the host out (postgres://:5433/db) for the \
+                         default",
+                    ));
+                }
                 let port = if after.is_empty() {
                     None
                 } else {
                     Some(after.strip_prefix(':').ok_or_else(|| {
-                        Error::config(format!("unexpected `{after}` after `[{host}]` in the URI: expected `:port`"))
+                        Error::config_syntax(format!("unexpected `{after}` after `[{host}]` in the URI: expected `:port`"))
                     })?)
                 };
                 (host, port, true)
@@ -100,9 +129,10 @@ fn parse_uri_hosts(spec: &str, parsed: &mut Parsed) -> Result<(), Error> {
         }
     }
     if hosts.iter().any(|(host, _)| host.is_empty()) {
-        return Err(Error::config(format!(
-            "empty host in the URI's host list `{spec}`: name every host, separated by commas"
-        )));
+        return Err(Error::config(
+            format!("empty host in the URI's host list `{spec}`"),
+            "name every host, separated by commas",
+        ));
     }
     parsed.config.hosts = hosts
         .into_iter()
@@ -116,8 +146,23 @@ fn parse_uri_hosts(spec: &str, parsed: &mut Parsed) -> Result<(), Error> {
     Ok(())
 }
 
-/// Percent-decodes one piece of a URI, refusing malformed escapes, `%00` and invalid UTF-8.
+/// Drops the spaces around one piece of a URI and refuses spaces inside it, as libpq does: an unencoded space
+/// is most likely a value pasted unencoded, and the part after it would be lost or misread.
+fn without_outer_spaces<'a>(raw: &'a str, what: &str) -> Result<&'a str, Error> {
+    let trimmed = raw.trim_matches(' ');
+    if trimmed.contains(' ') {
+        return Err(Error::config(
+            format!("unencoded spaces inside the {what} of the URI"),
+            "percent-encode a space as %20 (and `%` as %25, `@` as %40, `/` as %2F, `:` as %3A)",
+        ));
+    }
+    Ok(trimmed)
+}
+
+/// Percent-decodes one piece of a URI, refusing unencoded spaces inside it, malformed escapes, `%00` and invalid
+/// UTF-8.
 fn decode(raw: &str, what: &str) -> Result<String, Error> {
+    let raw = without_outer_spaces(raw, what)?;
     let bytes = raw.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -125,13 +170,16 @@ fn decode(raw: &str, what: &str) -> Result<String, Error> {
             let escape = bytes.get(i + 1..i + 3);
             let valid = escape.is_some_and(|e| e.iter().all(u8::is_ascii_hexdigit));
             if !valid {
-                return Err(Error::config(format!(
-                    "invalid percent-encoding in the {what} of the URI: `%` must be followed by two hex digits \
-                     (write a literal `%` as %25)"
-                )));
+                return Err(Error::config(
+                    format!("invalid percent-encoding in the {what} of the URI"),
+                    "`%` must be followed by two hex digits: write a literal `%` as %25",
+                ));
             }
             if escape == Some(b"00") {
-                return Err(Error::config(format!("the {what} of the URI contains %00, which is not allowed")));
+                return Err(Error::config(
+                    format!("the {what} of the URI contains %00"),
+                    "remove it: libpq refuses a NUL character in any setting",
+                ));
             }
             i += 3;
         } else {
@@ -141,7 +189,12 @@ fn decode(raw: &str, what: &str) -> Result<String, Error> {
     percent_decode_str(raw)
         .decode_utf8()
         .map(|decoded| decoded.into_owned())
-        .map_err(|_| Error::config(format!("the {what} of the URI is not valid UTF-8 once percent-decoded")))
+        .map_err(|_| {
+            Error::config(
+                format!("the {what} of the URI is not valid UTF-8 once percent-decoded"),
+                "percent-encode the UTF-8 bytes of each character (é is %C3%A9)",
+            )
+        })
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! time and hands out rows as [`RawRow`]s.
 
 mod cancel;
+#[cfg(test)]
+mod config_advice;
 mod lease;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) mod replay;

@@ -133,7 +133,10 @@ async fn open_first(config: &Resolved) -> Result<(Opened, &Target), Error> {
             tried: misfits,
         });
     }
-    Err(last_error.unwrap_or_else(|| Error::config("no host to connect to")))
+    // Resolution always yields at least one target (the default host when none is named).
+    Err(last_error.unwrap_or_else(|| {
+        Error::config("no host to connect to", "name a host in the connection string (host=…) or PGHOST")
+    }))
 }
 
 /// Runs one step of connecting to `target` within `connect_timeout`.

@@ -76,7 +76,12 @@ impl TlsConnector {
             Some(roots) => Some(
                 WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
                     .build()
-                    .map_err(|e| Error::config(format!("the root certificates cannot be used: {e}")))?,
+                    .map_err(|e| {
+                        Error::config(
+                            format!("the root certificates cannot be used: {e}"),
+                            "name a file of PEM CA certificates in sslrootcert",
+                        )
+                    })?,
             ),
         };
         let verifier = Arc::new(LibpqVerifier {
@@ -93,18 +98,26 @@ impl TlsConnector {
                 .collect();
         let builder = ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(&versions)
-            .map_err(|e| Error::config(format!("the TLS versions cannot be used: {e}")))?
+            .map_err(|e| {
+                Error::config(
+                    format!("the TLS versions cannot be used: {e}"),
+                    "widen ssl_min_protocol_version and ssl_max_protocol_version (TLSv1.2, TLSv1.3)",
+                )
+            })?
             .dangerous()
             .with_custom_certificate_verifier(verifier);
         let mut config = match &settings.client_cert {
             Some(client) => {
                 let (chain, key) = load_client_cert(client)?;
                 builder.with_client_auth_cert(chain, key).map_err(|e| {
-                    Error::config(format!(
-                        "the client certificate {} and key {} do not go together: {e}",
-                        client.cert.display(),
-                        client.key.display()
-                    ))
+                    Error::config(
+                        format!(
+                            "the client certificate {} and key {} do not go together: {e}",
+                            client.cert.display(),
+                            client.key.display()
+                        ),
+                        "point sslcert and sslkey at a certificate and the private key it was issued for",
+                    )
                 })?
             }
             None => builder.with_no_client_auth(),
@@ -131,7 +144,12 @@ impl TlsConnector {
 
     async fn handshake(&self, tcp: TcpStream, host: &str, target: &str) -> Result<Established, Error> {
         let name = ServerName::try_from(host.to_owned())
-            .map_err(|_| Error::config(format!("`{host}` is not a valid host name for TLS")))?;
+            .map_err(|_| {
+                Error::config(
+                    format!("`{host}` is not a valid host name for TLS"),
+                    "name the server by a DNS name or an IP address, or give its address in hostaddr beside its name",
+                )
+            })?;
         let stream = tokio_rustls::TlsConnector::from(Arc::clone(&self.config))
             .connect(name, tcp)
             .await
@@ -192,26 +210,32 @@ fn load_roots(settings: &TlsSettings) -> Result<Option<RootCertStore>, Error> {
             let found = rustls_native_certs::load_native_certs();
             let (added, _) = store.add_parsable_certificates(found.certs);
             if added == 0 {
-                return Err(Error::config(format!(
-                    "sslrootcert=system found no usable root certificate in the operating system's store{}; install \
-                     the CA certificates package (ca-certificates) or name a file in sslrootcert",
-                    found.errors.first().map(|e| format!(" ({e})")).unwrap_or_default()
-                )));
+                return Err(Error::config(
+                    format!(
+                        "sslrootcert=system found no usable root certificate in the operating system's store{}",
+                        found.errors.first().map(|e| format!(" ({e})")).unwrap_or_default()
+                    ),
+                    "install the CA certificates package (ca-certificates) or name a file in sslrootcert",
+                ));
             }
             Ok(Some(store))
         }
         Some(RootCert::File(path)) if path.exists() => {
             let certs =
                 CertificateDer::pem_file_iter(path).and_then(|certs| certs.collect::<Result<Vec<_>, _>>()).map_err(
-                    |e| Error::config(format!("could not read the root certificates in {}: {e}", path.display())),
+                    |e| {
+                        Error::config(
+                            format!("could not read the root certificates in {}: {e}", path.display()),
+                            "check that sslrootcert names a readable PEM file",
+                        )
+                    },
                 )?;
             let (added, _) = store.add_parsable_certificates(certs);
             if added == 0 {
-                return Err(Error::config(format!(
-                    "{} holds no usable PEM certificate: sslrootcert must name the CA certificate(s) that signed the \
-                     server's certificate",
-                    path.display()
-                )));
+                return Err(Error::config(
+                    format!("{} holds no usable PEM certificate", path.display()),
+                    "sslrootcert must name the CA certificate(s) that signed the server's certificate, in PEM",
+                ));
             }
             Ok(Some(store))
         }
@@ -222,12 +246,11 @@ fn load_roots(settings: &TlsSettings) -> Result<Option<RootCertStore>, Error> {
                     "no root certificate file is set (sslrootcert) and ~/.postgresql/root.crt does not exist".to_owned()
                 }
             };
-            Err(Error::config(format!(
-                "sslmode={} checks the server's certificate, but {file}: name the CA certificate in sslrootcert, use \
-                 the operating system's roots with sslrootcert=system, or use sslmode=require to encrypt without \
-                 checking",
-                settings.mode.as_str()
-            )))
+            Err(Error::config(
+                format!("sslmode={} checks the server's certificate, but {file}", settings.mode.as_str()),
+                "name the CA certificate in sslrootcert, use the operating system's roots with sslrootcert=system, \
+                 or use sslmode=require to encrypt without checking",
+            ))
         }
         // libpq: without a root file, the weaker modes encrypt without checking.
         _ => Ok(None),
@@ -237,16 +260,25 @@ fn load_roots(settings: &TlsSettings) -> Result<Option<RootCertStore>, Error> {
 fn load_client_cert(client: &ClientCert) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Error> {
     let chain = CertificateDer::pem_file_iter(&client.cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| Error::config(format!("could not read the client certificate {}: {e}", client.cert.display())))?;
+        .map_err(|e| {
+            Error::config(
+                format!("could not read the client certificate {}: {e}", client.cert.display()),
+                "check that sslcert names a readable PEM file, or remove sslcert",
+            )
+        })?;
     if chain.is_empty() {
-        return Err(Error::config(format!("{} holds no PEM certificate (sslcert)", client.cert.display())));
+        return Err(Error::config(
+            format!("{} holds no PEM certificate (sslcert)", client.cert.display()),
+            "point sslcert at the client certificate, in PEM",
+        ));
     }
     check_key_permissions(&client.key)?;
     let key = PrivateKeyDer::from_pem_file(&client.key).map_err(|e| {
-        Error::config(format!(
-            "could not read the private key {} (sslkey; PKCS#8, PKCS#1 or SEC1 PEM, not encrypted): {e}",
-            client.key.display()
-        ))
+        Error::config(
+            format!("could not read the private key {} (sslkey): {e}", client.key.display()),
+            "sslkey must name an unencrypted PEM key (PKCS#8, PKCS#1 or SEC1); decrypt one with \
+             `openssl pkey -in key.enc -out key.pem`",
+        )
     })?;
     Ok((chain, key))
 }
@@ -256,14 +288,19 @@ fn load_client_cert(client: &ClientCert) -> Result<(Vec<CertificateDer<'static>>
 fn check_key_permissions(path: &Path) -> Result<(), Error> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path)
-        .map_err(|e| Error::config(format!("could not read the private key {} (sslkey): {e}", path.display())))?;
+        .map_err(|e| {
+            Error::config(
+                format!("could not read the private key {} (sslkey): {e}", path.display()),
+                "check that sslkey names a file this process can read",
+            )
+        })?;
     let mode = meta.mode() & 0o777;
     let allowed = if meta.uid() == 0 { 0o640 } else { 0o600 };
     if mode & !allowed != 0 {
-        return Err(Error::config(format!(
-            "the private key {} has permissions {mode:03o}; it must be readable by its owner only (chmod 600)",
-            path.display()
-        )));
+        return Err(Error::config(
+            format!("the private key {} has permissions {mode:03o}", path.display()),
+            "a private key must be readable by its owner only: chmod 600 it (0640 is allowed for a key root owns)",
+        ));
     }
     Ok(())
 }

@@ -176,7 +176,7 @@ mod tests {
             source: DecodeError::new(e),
         });
         let cases: Vec<(Error, ErrorKind, bool)> = vec![
-            (Error::config("x"), ErrorKind::Config, false),
+            (Error::config("x", "y"), ErrorKind::Config, false),
             (Error::UnknownParameter { name: "x".into() }, ErrorKind::Config, false),
             (Error::unsupported("x", "y"), ErrorKind::Config, false),
             (Error::Connect { target: "t".into(), source: io(), advice: "" }, ErrorKind::Connect, true),

@@ -8,10 +8,7 @@ impl Error {
     /// What to try, on its own (the message ends with it too), for programs that log it apart.
     pub fn advice(&self) -> Option<&str> {
         Some(match self {
-            Error::Config { .. } => {
-                "compare with libpq's syntax: `postgres://user:password@host:port/dbname?param=value` or \
-                 `host=… port=… user=… dbname=…`"
-            }
+            Error::Config { advice, .. } => advice,
             Error::UnknownParameter { .. } => {
                 "check its spelling against libpq's list (host, port, user, password, dbname, application_name, \
                  connect_timeout, sslmode, options, passfile, …)"
@@ -125,7 +122,7 @@ impl Error {
     /// What happened and why, without the advice.
     pub(super) fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Config { message } => write!(f, "invalid connection settings: {message}"),
+            Error::Config { message, .. } => write!(f, "invalid connection settings: {message}"),
             Error::UnknownParameter { name } => write!(f, "unknown connection parameter `{name}`"),
             Error::Unsupported { feature, .. } => write!(f, "{feature} is not supported yet by fraiseql-wire"),
             Error::Connect { target, source, .. } => write!(f, "could not connect to {target}: {source}"),

@@ -11,6 +11,7 @@ mod kind;
 mod message;
 mod sqlstate;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io;
 use std::time::Duration;
@@ -68,6 +69,12 @@ impl TlsFailure {
     }
 }
 
+/// The advice of a malformed connection string: libpq's two forms.
+pub(crate) const CONNECTION_STRING_SYNTAX: &str =
+    "compare with libpq's syntax: `postgres://user:password@host:port/dbname?param=value` (percent-encode `@`, `:`, \
+     `/`, `?`, `&`, `=`, `%` and spaces inside the parts) or `host=… port=… user=… dbname=…` (quote values with \
+     spaces: options='-c a=b')";
+
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -75,10 +82,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// The connection settings are malformed.
+    /// The connection settings are malformed, contradict each other, or name files that cannot be used.
     Config {
         /// What is wrong, naming the offending piece.
         message: String,
+        /// What to try: the fix for that setting, or libpq's syntax when the connection string itself is malformed.
+        advice: Cow<'static, str>,
     },
 
     /// The connection string names a parameter that libpq does not know.
@@ -317,8 +326,25 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn config(message: impl Into<String>) -> Self {
-        Error::Config { message: message.into() }
+    /// A setting that is wrong for a reason of its own, with what to try instead.
+    pub(crate) fn config(message: impl Into<String>, advice: impl Into<Cow<'static, str>>) -> Self {
+        Error::Config { message: message.into(), advice: advice.into() }
+    }
+
+    /// A connection string whose form is wrong (not a value in it): the advice is libpq's syntax.
+    pub(crate) fn config_syntax(message: impl Into<String>) -> Self {
+        Error::config(message, CONNECTION_STRING_SYNTAX)
+    }
+
+    /// The same settings error, found in the environment variable `name`.
+    pub(crate) fn in_variable(self, name: &str) -> Self {
+        match self {
+            Error::Config { message, advice } => Error::Config {
+                message: format!("in the {name} environment variable: {message}"),
+                advice: format!("{advice} (or unset {name})").into(),
+            },
+            other => other,
+        }
     }
 
     pub(crate) fn protocol(message: impl Into<String>) -> Self {
@@ -416,7 +442,8 @@ mod tests {
     #[test]
     fn every_message_ends_with_its_advice() {
         let errors = [
-            Error::config("port 0"),
+            Error::config("port 0", "give a port from 1 to 65535"),
+            Error::config_syntax("missing `=`"),
             Error::EncodingChanged("LATIN1".into()),
             Error::InvalidKeyset { reason: "no order".into() },
             Error::NotBound,

@@ -293,7 +293,10 @@ fn unsupported(method: &str) -> Result<AuthStep, Error> {
 }
 
 fn password_error(e: std::io::Error) -> Error {
-    Error::config(format!("the password or user name cannot be sent: {e}"))
+    Error::config(
+        format!("the password or user name cannot be sent: {e}"),
+        "remove NUL characters from the password and the user name",
+    )
 }
 
 fn malformed(what: &str, e: std::io::Error) -> Error {

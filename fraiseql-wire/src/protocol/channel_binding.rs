@@ -45,7 +45,7 @@ impl FromStr for ChannelBinding {
             "prefer" => Ok(ChannelBinding::Prefer),
             "require" => Ok(ChannelBinding::Require),
             other => {
-                Err(Error::config(format!("invalid channel_binding `{other}`: expected disable, prefer or require")))
+                Err(Error::config(format!("invalid channel_binding `{other}`"), "use disable, prefer or require"))
             }
         }
     }

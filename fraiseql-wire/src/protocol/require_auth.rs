@@ -82,7 +82,7 @@ impl FromStr for RequireAuth {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
-        let invalid = |why: String| Error::config(format!("invalid require_auth `{s}`: {why}"));
+        let invalid = |why: String, advice: &'static str| Error::config(format!("invalid require_auth `{s}`: {why}"), advice);
         let mut negated = None;
         let mut methods = Vec::new();
         for entry in s.split(',') {
@@ -92,20 +92,19 @@ impl FromStr for RequireAuth {
             };
             if negated.is_some_and(|previous| previous != is_negated) {
                 return Err(invalid(
-                    "negated (`!method`) and plain methods cannot be mixed; list the methods the server may use, or \
-                     those it may not"
-                        .to_owned(),
+                    "negated (`!method`) and plain methods cannot be mixed".to_owned(),
+                    "list the methods the server may use, or those it may not",
                 ));
             }
             negated = Some(is_negated);
             let method = AuthMethod::ALL.into_iter().find(|m| m.as_str() == name).ok_or_else(|| {
-                invalid(format!(
-                    "unknown method `{name}`: expected password, md5, gss, sspi, scram-sha-256 or none, each \
-                     optionally negated with `!`"
-                ))
+                invalid(
+                    format!("unknown method `{name}`"),
+                    "use password, md5, gss, sspi, scram-sha-256 or none, each optionally negated with `!`",
+                )
             })?;
             if methods.contains(&method) {
-                return Err(invalid(format!("`{name}` is listed twice")));
+                return Err(invalid(format!("`{name}` is listed twice"), "name each method once"));
             }
             methods.push(method);
         }

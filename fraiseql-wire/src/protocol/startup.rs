@@ -50,7 +50,7 @@ impl FromStr for ProtocolVersion {
         match s {
             "3.0" => Ok(ProtocolVersion::V3_0),
             "3.2" | "latest" => Ok(ProtocolVersion::V3_2),
-            other => Err(Error::config(format!("invalid protocol version `{other}`: expected 3.0, 3.2 or latest"))),
+            other => Err(Error::config(format!("invalid protocol version `{other}`"), "use 3.0, 3.2 or latest")),
         }
     }
 }
@@ -87,7 +87,10 @@ pub(crate) fn startup_message(params: &StartupParams<'_>, out: &mut BytesMut) ->
     for (name, value) in pairs {
         for text in [name, value] {
             if text.contains('\0') {
-                return Err(Error::config(format!("invalid startup parameter `{name}`: it contains a NUL byte")));
+                return Err(Error::config(
+                    format!("invalid startup parameter `{name}`: it contains a NUL byte"),
+                    format!("remove the NUL character from {name}"),
+                ));
             }
             out.put_slice(text.as_bytes());
             out.put_u8(0);
@@ -95,7 +98,9 @@ pub(crate) fn startup_message(params: &StartupParams<'_>, out: &mut BytesMut) ->
     }
     out.put_u8(0);
     let len =
-        i32::try_from(out.len() - start).map_err(|_| Error::config("the startup parameters are too long to send"))?;
+        i32::try_from(out.len() - start).map_err(|_| {
+            Error::config("the startup parameters are too long to send", "shorten options and application_name")
+        })?;
     out[start..start + 4].copy_from_slice(&len.to_be_bytes());
     Ok(())
 }

@@ -51,7 +51,7 @@ fn outcome(result: Result<bool, Error>) -> String {
         Err(Error::TlsUnavailable { .. }) => "no TLS server".to_owned(),
         Err(Error::Tls { failure: TlsFailure::UntrustedCertificate, .. }) => "untrusted".to_owned(),
         Err(Error::Tls { failure: TlsFailure::HostnameMismatch, .. }) => "name mismatch".to_owned(),
-        Err(Error::Config { message }) if message.contains("root certificate") => "no root cert".to_owned(),
+        Err(Error::Config { message, .. }) if message.contains("root certificate") => "no root cert".to_owned(),
         Err(e) if e.code() == Some("28000") => "hba".to_owned(),
         Err(e) => format!("unexpected error: {e}"),
     }
@@ -144,7 +144,7 @@ async fn a_private_key_readable_by_others_is_refused() {
     std::fs::set_permissions(&open_key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     let extra = format!("sslmode=require sslcert={} sslkey={}", certs.client.cert.display(), open_key.display());
     match Client::connect(&conninfo(&db, "localhost", CERT_USER, &extra)).await {
-        Err(Error::Config { message }) => assert!(message.contains("chmod 600"), "{message}"),
+        Err(e @ Error::Config { .. }) => assert!(e.to_string().contains("chmod 600"), "{e}"),
         other => panic!("expected a settings error, got {other:?}"),
     }
 }
@@ -220,7 +220,7 @@ async fn direct_tls_against_postgres_18() {
     }
     let prefer = format!("sslmode=prefer {root} sslnegotiation=direct");
     match connect_and_check(&conninfo_as(&db, "localhost", AuthUser::Scram, &prefer)).await {
-        Err(Error::Config { message }) => assert!(message.contains("sslnegotiation=direct"), "{message}"),
+        Err(e @ Error::Config { .. }) => assert!(e.to_string().contains("sslnegotiation=direct"), "{e}"),
         other => panic!("expected direct with prefer to be refused, got {other:?}"),
     }
 
