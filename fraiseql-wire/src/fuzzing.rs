@@ -36,9 +36,21 @@ pub fn auth(bytes: &[u8]) {
     }
 }
 
-/// A libpq connection string.
+/// A libpq connection string: parsing never panics, and what parses prints (`Display`, the `key=value` form) as
+/// a string that parses back to the same settings, the password aside (it prints as a placeholder).
 pub fn connection_string(text: &str) {
-    let _ = text.parse::<crate::config::Config>();
+    let Ok(config) = text.parse::<crate::config::Config>() else { return };
+    let shown = config.to_string();
+    let again: crate::config::Config =
+        shown.parse().unwrap_or_else(|e| panic!("{text:?} prints as {shown:?}, which does not parse: {e}"));
+    let mut expected = config.clone();
+    if expected.password.is_some() {
+        expected.password = Some(crate::config::Secret::from("<redacted>".to_owned()));
+    }
+    assert!(
+        again == expected,
+        "{text:?} prints as {shown:?}, which parses to other settings:\n{again:?}\n{expected:?}"
+    );
 }
 
 /// A `where_sql` fragment with `params` parameters, and a relation name.

@@ -22,6 +22,7 @@ impl fmt::Debug for Config {
             .field("connect_timeout", &self.connect_timeout)
             .field("ssl_mode", &self.ssl_mode)
             .field("tls", &self.tls)
+            .field("liveness", &self.liveness)
             .field("require_auth", &self.require_auth)
             .field("protocol", &(self.min_protocol, self.max_protocol))
             .field("target_session_attrs", &self.target_session_attrs)
@@ -34,8 +35,8 @@ impl fmt::Debug for Config {
     }
 }
 
-/// The `key=value` form, which parses back to the same settings except the password (shown as `<redacted>`) and
-/// the settings that are not connection parameters (`max_row_bytes`, `cancel_timeout`).
+/// The `key=value` form, which parses back to the same settings except the password (shown as `<redacted>`),
+/// `max_row_bytes` (no connection parameter sets it) and durations finer than a millisecond (rounded up).
 impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut pairs: Vec<(&str, String)> = Vec::new();
@@ -119,6 +120,31 @@ impl fmt::Display for Config {
         if let Some(passfile) = &self.passfile {
             pairs.push(("passfile", passfile.display().to_string()));
         }
+        let liveness = &self.liveness;
+        if let Some(on) = liveness.keepalives {
+            pairs.push(("keepalives", if on { "1" } else { "0" }.to_owned()));
+        }
+        for (key, duration) in [
+            ("keepalives_idle", liveness.keepalives_idle),
+            ("keepalives_interval", liveness.keepalives_interval),
+            ("tcp_user_timeout", liveness.tcp_user_timeout),
+            ("statement_timeout", liveness.statement_timeout),
+            ("read_timeout", liveness.read_timeout),
+        ] {
+            if let Some(duration) = duration {
+                pairs.push((key, duration_value(duration)));
+            }
+        }
+        if let Some(count) = liveness.keepalives_count {
+            pairs.push(("keepalives_count", count.to_string()));
+        }
+        let defaults = Config::new();
+        if self.cancel_timeout != defaults.cancel_timeout {
+            pairs.push(("cancel_timeout", duration_value(self.cancel_timeout)));
+        }
+        if self.statement_cache_capacity != defaults.statement_cache_capacity {
+            pairs.push(("statement_cache_capacity", self.statement_cache_capacity.to_string()));
+        }
         for (i, (key, value)) in pairs.iter().enumerate() {
             if i > 0 {
                 f.write_str(" ")?;
@@ -127,6 +153,16 @@ impl fmt::Display for Config {
             write_value(f, value)?;
         }
         Ok(())
+    }
+}
+
+/// A duration with its unit, which every duration setting reads whatever its default unit: whole seconds when it
+/// is, else milliseconds, rounded up.
+fn duration_value(duration: std::time::Duration) -> String {
+    if duration.subsec_nanos() == 0 {
+        format!("{}s", duration.as_secs())
+    } else {
+        format!("{}ms", duration.as_nanos().div_ceil(1_000_000))
     }
 }
 
@@ -203,6 +239,18 @@ mod tests {
         assert!(parse(&uri.to_string()).unwrap() == uri, "{uri}");
 
         assert_eq!(Config::new().to_string(), "");
+        // Found by the connection_string fuzz target: the liveness settings, cancel_timeout and the statement cache
+        // were left out.
+        let liveness = parse(
+            "keepalives=0 keepalives_idle=30 keepalives_interval=1500ms keepalives_count=3 tcp_user_timeout=60000 \
+             statement_timeout=5min read_timeout=0 cancel_timeout=2 statement_cache_capacity=0",
+        )
+        .unwrap();
+        assert!(parse(&liveness.to_string()).unwrap() == liveness, "{liveness}");
+        assert!(format!("{liveness:?}").contains("keepalives_count: Some(3)"), "{liveness:?}");
+        let huge = parse("keepalives_idle=18446744073709551615h").unwrap();
+        assert!(parse(&huge.to_string()).unwrap() == huge, "{huge}");
+
         // The password comes back as the placeholder, never the secret.
         let reparsed = parse(&Config::new().password("pw").to_string()).unwrap();
         assert_eq!(reparsed.password.as_deref(), Some("<redacted>"));

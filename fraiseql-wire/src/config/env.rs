@@ -206,11 +206,7 @@ impl Config {
         let options = self.options.clone().or_else(|| env.var("PGOPTIONS").map(str::to_owned));
         let require_auth = match (&self.require_auth, env.var("PGREQUIREAUTH")) {
             (Some(methods), _) => Some(methods.clone()),
-            (None, Some(value)) => Some(
-                value
-                    .parse::<RequireAuth>()
-                    .map_err(|e| e.in_variable("PGREQUIREAUTH"))?,
-            ),
+            (None, Some(value)) => Some(value.parse::<RequireAuth>().map_err(|e| e.in_variable("PGREQUIREAUTH"))?),
             (None, None) => None,
         };
 

@@ -40,7 +40,10 @@ const CASES: &[Case] = &[
         "postgresql://uri-user:secret@host:12345/db",
         Settings("user='uri-user' password='secret' dbname='db' host='host' port='12345' (inet)"),
     ),
-    case("postgresql://uri-user@host:12345/db", Settings("user='uri-user' dbname='db' host='host' port='12345' (inet)")),
+    case(
+        "postgresql://uri-user@host:12345/db",
+        Settings("user='uri-user' dbname='db' host='host' port='12345' (inet)"),
+    ),
     case("postgresql://uri-user@host/db", Settings("user='uri-user' dbname='db' host='host' (inet)")),
     case("postgresql://host:12345/db", Settings("dbname='db' host='host' port='12345' (inet)")),
     case("postgresql://host/db", Settings("dbname='db' host='host' (inet)")),
@@ -69,7 +72,10 @@ const CASES: &[Case] = &[
     case("postgresql://host:12345?user=uri-user", Settings("user='uri-user' host='host' port='12345' (inet)")),
     case("postgresql://host?user=uri-user", Settings("user='uri-user' host='host' (inet)")),
     // Leading and trailing spaces around query keys and values are trimmed.
-    case("postgresql://host?  user = uri-user & port  = 12345 ", Settings("user='uri-user' host='host' port='12345' (inet)")),
+    case(
+        "postgresql://host?  user = uri-user & port  = 12345 ",
+        Settings("user='uri-user' host='host' port='12345' (inet)"),
+    ),
     // Spaces inside a key or a value are refused.
     case(
         "postgresql://host?  user user  =  uri  & port = 12345 12 ",
@@ -94,7 +100,9 @@ const CASES: &[Case] = &[
     case("postgre://", Refuses("missing \"=\" after \"postgre://\" in connection info string")),
     case(
         "postgres://[::1",
-        Refuses("end of string reached when looking for matching \"]\" in IPv6 host address in URI: \"postgres://[::1\""),
+        Refuses(
+            "end of string reached when looking for matching \"]\" in IPv6 host address in URI: \"postgres://[::1\"",
+        ),
     ),
     case("postgres://[]", Refuses("IPv6 host address may not be empty in URI: \"postgres://[]\"")),
     case(
@@ -115,8 +123,14 @@ const CASES: &[Case] = &[
     case("postgres://@host", Settings("host='host' (inet)")),
     case("postgres://host:/", Settings("host='host' (inet)")),
     case("postgres://:12345/", Settings("port='12345' (local)")),
-    case("postgres://otheruser@?host=/no/such/directory", Settings("user='otheruser' host='/no/such/directory' (local)")),
-    case("postgres://otheruser@/?host=/no/such/directory", Settings("user='otheruser' host='/no/such/directory' (local)")),
+    case(
+        "postgres://otheruser@?host=/no/such/directory",
+        Settings("user='otheruser' host='/no/such/directory' (local)"),
+    ),
+    case(
+        "postgres://otheruser@/?host=/no/such/directory",
+        Settings("user='otheruser' host='/no/such/directory' (local)"),
+    ),
     case(
         "postgres://otheruser@:12345?host=/no/such/socket/path",
         Settings("user='otheruser' host='/no/such/socket/path' port='12345' (local)"),
@@ -125,7 +139,10 @@ const CASES: &[Case] = &[
         "postgres://otheruser@:12345/db?host=/path/to/socket",
         Settings("user='otheruser' dbname='db' host='/path/to/socket' port='12345' (local)"),
     ),
-    case("postgres://:12345/db?host=/path/to/socket", Settings("dbname='db' host='/path/to/socket' port='12345' (local)")),
+    case(
+        "postgres://:12345/db?host=/path/to/socket",
+        Settings("dbname='db' host='/path/to/socket' port='12345' (local)"),
+    ),
     case("postgres://:12345?host=/path/to/socket", Settings("host='/path/to/socket' port='12345' (local)")),
     case("postgres://%2Fvar%2Flib%2Fpostgresql/dbname", Settings("dbname='dbname' host='/var/lib/postgresql' (local)")),
     // With the system's roots, the default sslmode is verify-full, so only another mode is printed.
@@ -158,7 +175,10 @@ const REPORTED: &[Case] = &[
         "postgresql://us er@host",
         Refuses("unexpected spaces found in \"us er\", use percent-encoded spaces (%20) instead"),
     ),
-    case("postgresql://h1, h2/db", Refuses("unexpected spaces found in \"h1, h2\", use percent-encoded spaces (%20) instead")),
+    case(
+        "postgresql://h1, h2/db",
+        Refuses("unexpected spaces found in \"h1, h2\", use percent-encoded spaces (%20) instead"),
+    ),
     case("postgresql://host/a%20b", Settings("dbname='a b' host='host' (inet)")),
     case("postgresql://host/db ", Settings("dbname='db' host='host' (inet)")),
     case("postgresql://[::1],[::2]:5433/db", Settings("dbname='db' host='::1,::2' port=',5433' (inet)")),
@@ -295,7 +315,8 @@ fn reported_cases_behave_as_libpq() {
 fn deliberate_differences_stay_as_documented() {
     for difference in DIFFERENCES {
         assert!(!difference.why.is_empty());
-        check(difference.input, &[], &difference.ours).unwrap_or_else(|e| panic!("{e}\nwhy we differ: {}", difference.why));
+        check(difference.input, &[], &difference.ours)
+            .unwrap_or_else(|e| panic!("{e}\nwhy we differ: {}", difference.why));
         assert!(
             check(difference.input, &[], &difference.libpq).is_err(),
             "{}: now behaves as libpq; remove it from DIFFERENCES and the docs",

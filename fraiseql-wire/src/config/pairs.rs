@@ -132,6 +132,20 @@ mod tests {
         let c = parse("host=[::1]").unwrap();
         assert_eq!(c.hosts, vec![tcp("::1")]);
         assert!(config_err("host=a,,b").contains("empty entry"));
+        // Found by the connection_string fuzz target: `[]` was read as an empty host name.
+        assert!(config_err("host=a,[]").contains("empty IPv6 address"));
+        assert!(config_err("host=[]").contains("empty IPv6 address"));
+        // One pair of brackets is dropped, never two, so the name prints back as it reads.
+        assert_eq!(parse("host=[[::1]]").unwrap().hosts, vec![tcp("[[::1]]")]);
+        assert_eq!(parse("host=[/tmp]").unwrap().hosts, vec![tcp("[/tmp]")]);
+    }
+
+    /// Found by the connection_string fuzz target: a NUL was kept in a value (libpq's strings end there).
+    #[test]
+    fn a_nul_character_is_refused() {
+        for s in ["host=a\0b", "user=\0", "postgresql://h/d\0b", "dbname='a\0'"] {
+            assert!(config_err(s).contains("NUL"), "{s:?}");
+        }
     }
 
     #[test]

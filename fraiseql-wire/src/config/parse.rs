@@ -62,6 +62,13 @@ const UNSUPPORTED: &[(&str, &str)] = &[
 /// Parses a libpq connection string: the URI form if it starts with `postgresql://` or `postgres://`, else the
 /// `key=value` form.
 pub(super) fn parse(s: &str) -> Result<Config, Error> {
+    // libpq's strings end at a NUL, so one cannot mean anything there; refused rather than cut short.
+    if s.contains('\0') {
+        return Err(Error::config(
+            "the connection string contains a NUL character",
+            "remove it: no libpq setting can hold one",
+        ));
+    }
     let mut parsed = Parsed { config: Config::new() };
     let trimmed = s.trim_matches(|c: char| c.is_ascii_whitespace());
     match trimmed.strip_prefix("postgresql://").or_else(|| trimmed.strip_prefix("postgres://")) {
@@ -192,6 +199,12 @@ pub(super) fn parse_host_list(value: &str, source: &str) -> Result<Vec<Host>, Er
                     "name every host, separated by commas",
                 ));
             }
+            if entry == "[]" {
+                return Err(Error::config(
+                    format!("empty IPv6 address `[]` in the {source} list `{value}`"),
+                    "put an address between the brackets, or leave the host out for the default",
+                ));
+            }
             Ok(host_from_str(entry))
         })
         .collect()
@@ -202,7 +215,13 @@ pub(super) fn host_from_str(entry: &str) -> Host {
         Host::Unix(PathBuf::from(entry))
     } else {
         // Tolerate a bracketed IPv6 literal, as written in URIs.
-        let name = entry.strip_prefix('[').and_then(|e| e.strip_suffix(']')).unwrap_or(entry);
+        // Only around what looks like an IPv6 address, so that the name prints back as it reads (found by the
+        // fuzz target: `[[::1]]`, `[/tmp]`).
+        let name = entry
+            .strip_prefix('[')
+            .and_then(|e| e.strip_suffix(']'))
+            .filter(|inner| inner.contains(':') && !inner.contains(['[', ']', '/']))
+            .unwrap_or(entry);
         Host::Tcp(name.to_owned())
     }
 }

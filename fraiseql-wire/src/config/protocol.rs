@@ -14,9 +14,7 @@ pub(super) fn resolve(
     let from = |given: Option<ProtocolVersion>, var: &str| -> Result<Option<ProtocolVersion>, Error> {
         match (given, env.var(var)) {
             (Some(version), _) => Ok(Some(version)),
-            (None, Some(value)) => {
-                value.parse().map(Some).map_err(|e: Error| e.in_variable(var))
-            }
+            (None, Some(value)) => value.parse().map(Some).map_err(|e: Error| e.in_variable(var)),
             (None, None) => Ok(None),
         }
     };

@@ -115,9 +115,7 @@ impl FromStr for LoadBalanceHosts {
         match s {
             "disable" => Ok(LoadBalanceHosts::Disable),
             "random" => Ok(LoadBalanceHosts::Random),
-            other => {
-                Err(Error::config(format!("invalid load_balance_hosts `{other}`"), "use one of disable, random"))
-            }
+            other => Err(Error::config(format!("invalid load_balance_hosts `{other}`"), "use one of disable, random")),
         }
     }
 }

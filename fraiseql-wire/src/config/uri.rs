@@ -101,7 +101,9 @@ fn parse_uri_hosts(spec: &str, parsed: &mut Parsed) -> Result<(), Error> {
                     None
                 } else {
                     Some(after.strip_prefix(':').ok_or_else(|| {
-                        Error::config_syntax(format!("unexpected `{after}` after `[{host}]` in the URI: expected `:port`"))
+                        Error::config_syntax(format!(
+                            "unexpected `{after}` after `[{host}]` in the URI: expected `:port`"
+                        ))
                     })?)
                 };
                 (host, port, true)
@@ -112,6 +114,22 @@ fn parse_uri_hosts(spec: &str, parsed: &mut Parsed) -> Result<(), Error> {
             },
         };
         let host = decode(host, "host")?;
+        if bracketed && host.contains('/') {
+            // A bracketed `/tmp` would be a host name that prints back as a socket directory.
+            return Err(Error::config(
+                format!("`[{host}]` in the URI is not an IPv6 address"),
+                "write an IPv6 address between brackets; a socket directory goes percent-encoded outside them \
+                 (postgresql://%2Ftmp/db) or in ?host=/tmp",
+            ));
+        }
+        if host.contains(',') {
+            // Found by the connection_string fuzz target: libpq splits host lists at commas, so a decoded one
+            // would name two hosts where the URI showed one.
+            return Err(Error::config(
+                format!("a host of the URI, `{host}`, contains a percent-encoded comma"),
+                "separate hosts with a plain `,` (a host name or socket directory cannot contain one)",
+            ));
+        }
         let port = match port {
             Some(port) if !port.is_empty() => Some(parse_port(&decode(port, "port")?, "the URI")?),
             _ => None,
@@ -186,15 +204,12 @@ fn decode(raw: &str, what: &str) -> Result<String, Error> {
             i += 1;
         }
     }
-    percent_decode_str(raw)
-        .decode_utf8()
-        .map(|decoded| decoded.into_owned())
-        .map_err(|_| {
-            Error::config(
-                format!("the {what} of the URI is not valid UTF-8 once percent-decoded"),
-                "percent-encode the UTF-8 bytes of each character (é is %C3%A9)",
-            )
-        })
+    percent_decode_str(raw).decode_utf8().map(|decoded| decoded.into_owned()).map_err(|_| {
+        Error::config(
+            format!("the {what} of the URI is not valid UTF-8 once percent-decoded"),
+            "percent-encode the UTF-8 bytes of each character (é is %C3%A9)",
+        )
+    })
 }
 
 #[cfg(test)]
@@ -281,6 +296,10 @@ mod tests {
         assert_eq!(c.hosts, vec![tcp("fe80::1%eth0")]);
         assert!(config_err("postgresql://[::1/db").contains("closing `]`"));
         assert!(config_err("postgresql://[::1]x/db").contains("expected `:port`"));
+        // Found by the connection_string fuzz target.
+        assert!(config_err("postgres://%2cexample").contains("comma"));
+        assert!(config_err("postgresql://[%2Ftmp]/db").contains("not an IPv6 address"));
+        assert!(config_err("postgres://%2Ftmp%2Ca/db").contains("comma"));
     }
 
     #[test]

@@ -65,6 +65,8 @@ const CASES: &[Case] = &[
     case("config/uri.rs", Parse("postgresql://[::1]x/db"), Syntax),
     case("config/uri.rs", Parse("postgresql://h1,,h2/db"), Fix(&["every host"])),
     case("config/uri.rs", Parse("postgresql://h/a b"), Fix(&["%20"])),
+    case("config/uri.rs", Parse("postgres://%2cexample"), Fix(&["plain `,`"])),
+    case("config/uri.rs", Parse("postgresql://[%2Ftmp]/db"), Fix(&["%2Ftmp"])),
     case("config/uri.rs", Parse("postgresql://h/%zz"), Fix(&["%25"])),
     case("config/uri.rs", Parse("postgresql://h/a%00"), Fix(&["NUL"])),
     case("config/uri.rs", Parse("postgresql://h/%FF"), Fix(&["UTF-8"])),
@@ -79,6 +81,8 @@ const CASES: &[Case] = &[
     case("config/routing.rs", Parse("target_session_attrs=primaries"), Fix(&["read-write", "prefer-standby"])),
     case("config/routing.rs", Parse("load_balance_hosts=sometimes"), Fix(&["disable", "random"])),
     case("config/env.rs", Resolve("", &[]), Fix(&["PGUSER", "user="])),
+    case("config/parse.rs", Parse("host=a\0b"), Fix(&["NUL"])),
+    case("config/parse.rs", Parse("host=a,[]"), Fix(&["brackets"])),
     case("config/parse.rs", Parse("requiressl=2"), Fix(&["sslmode"])),
     case("config/parse.rs", Parse("statement_cache_capacity=many"), Fix(&["number of statements"])),
     case("config/parse.rs", Parse("gssencmode=sometimes"), Fix(&["disable", "prefer", "require"])),
@@ -117,11 +121,7 @@ const CASES: &[Case] = &[
         Unreachable("startup parameters over 2 GiB, which no test should allocate"),
         Fix(&["options"]),
     ),
-    case(
-        "connection/startup.rs",
-        Unreachable("resolution always yields at least one target"),
-        Fix(&["host"]),
-    ),
+    case("connection/startup.rs", Unreachable("resolution always yields at least one target"), Fix(&["host"])),
     case(
         "connection/tls.rs",
         Unreachable("rustls refuses no store with at least one parsable root"),
@@ -243,9 +243,8 @@ fn scratch() -> PathBuf {
 }
 
 fn run(trigger: &Trigger, tmp: &std::path::Path) -> Option<Error> {
-    let env = |vars: &[(&str, &str)]| {
-        vars.iter().fold(Environment::empty(), |env, (name, value)| env.with_var(name, value))
-    };
+    let env =
+        |vars: &[(&str, &str)]| vars.iter().fold(Environment::empty(), |env, (name, value)| env.with_var(name, value));
     Some(match trigger {
         Parse(s) => s.parse::<Config>().expect_err(s),
         Resolve(s, vars) => {

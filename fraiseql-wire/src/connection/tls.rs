@@ -74,14 +74,14 @@ impl TlsConnector {
         let chain = match roots {
             None => None,
             Some(roots) => Some(
-                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
-                    .build()
-                    .map_err(|e| {
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider)).build().map_err(
+                    |e| {
                         Error::config(
                             format!("the root certificates cannot be used: {e}"),
                             "name a file of PEM CA certificates in sslrootcert",
                         )
-                    })?,
+                    },
+                )?,
             ),
         };
         let verifier = Arc::new(LibpqVerifier {
@@ -143,13 +143,12 @@ impl TlsConnector {
     }
 
     async fn handshake(&self, tcp: TcpStream, host: &str, target: &str) -> Result<Established, Error> {
-        let name = ServerName::try_from(host.to_owned())
-            .map_err(|_| {
-                Error::config(
-                    format!("`{host}` is not a valid host name for TLS"),
-                    "name the server by a DNS name or an IP address, or give its address in hostaddr beside its name",
-                )
-            })?;
+        let name = ServerName::try_from(host.to_owned()).map_err(|_| {
+            Error::config(
+                format!("`{host}` is not a valid host name for TLS"),
+                "name the server by a DNS name or an IP address, or give its address in hostaddr beside its name",
+            )
+        })?;
         let stream = tokio_rustls::TlsConnector::from(Arc::clone(&self.config))
             .connect(name, tcp)
             .await
@@ -221,15 +220,14 @@ fn load_roots(settings: &TlsSettings) -> Result<Option<RootCertStore>, Error> {
             Ok(Some(store))
         }
         Some(RootCert::File(path)) if path.exists() => {
-            let certs =
-                CertificateDer::pem_file_iter(path).and_then(|certs| certs.collect::<Result<Vec<_>, _>>()).map_err(
-                    |e| {
-                        Error::config(
-                            format!("could not read the root certificates in {}: {e}", path.display()),
-                            "check that sslrootcert names a readable PEM file",
-                        )
-                    },
-                )?;
+            let certs = CertificateDer::pem_file_iter(path)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| {
+                    Error::config(
+                        format!("could not read the root certificates in {}: {e}", path.display()),
+                        "check that sslrootcert names a readable PEM file",
+                    )
+                })?;
             let (added, _) = store.add_parsable_certificates(certs);
             if added == 0 {
                 return Err(Error::config(
@@ -287,13 +285,12 @@ fn load_client_cert(client: &ClientCert) -> Result<(Vec<CertificateDer<'static>>
 #[cfg(unix)]
 fn check_key_permissions(path: &Path) -> Result<(), Error> {
     use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path)
-        .map_err(|e| {
-            Error::config(
-                format!("could not read the private key {} (sslkey): {e}", path.display()),
-                "check that sslkey names a file this process can read",
-            )
-        })?;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Error::config(
+            format!("could not read the private key {} (sslkey): {e}", path.display()),
+            "check that sslkey names a file this process can read",
+        )
+    })?;
     let mode = meta.mode() & 0o777;
     let allowed = if meta.uid() == 0 { 0o640 } else { 0o600 };
     if mode & !allowed != 0 {

@@ -70,8 +70,7 @@ impl TlsFailure {
 }
 
 /// The advice of a malformed connection string: libpq's two forms.
-pub(crate) const CONNECTION_STRING_SYNTAX: &str =
-    "compare with libpq's syntax: `postgres://user:password@host:port/dbname?param=value` (percent-encode `@`, `:`, \
+pub(crate) const CONNECTION_STRING_SYNTAX: &str = "compare with libpq's syntax: `postgres://user:password@host:port/dbname?param=value` (percent-encode `@`, `:`, \
      `/`, `?`, `&`, `=`, `%` and spaces inside the parts) or `host=… port=… user=… dbname=…` (quote values with \
      spaces: options='-c a=b')";
 

@@ -44,9 +44,7 @@ impl FromStr for ChannelBinding {
             "disable" => Ok(ChannelBinding::Disable),
             "prefer" => Ok(ChannelBinding::Prefer),
             "require" => Ok(ChannelBinding::Require),
-            other => {
-                Err(Error::config(format!("invalid channel_binding `{other}`"), "use disable, prefer or require"))
-            }
+            other => Err(Error::config(format!("invalid channel_binding `{other}`"), "use disable, prefer or require")),
         }
     }
 }

@@ -82,7 +82,8 @@ impl FromStr for RequireAuth {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
-        let invalid = |why: String, advice: &'static str| Error::config(format!("invalid require_auth `{s}`: {why}"), advice);
+        let invalid =
+            |why: String, advice: &'static str| Error::config(format!("invalid require_auth `{s}`: {why}"), advice);
         let mut negated = None;
         let mut methods = Vec::new();
         for entry in s.split(',') {

@@ -97,10 +97,9 @@ pub(crate) fn startup_message(params: &StartupParams<'_>, out: &mut BytesMut) ->
         }
     }
     out.put_u8(0);
-    let len =
-        i32::try_from(out.len() - start).map_err(|_| {
-            Error::config("the startup parameters are too long to send", "shorten options and application_name")
-        })?;
+    let len = i32::try_from(out.len() - start).map_err(|_| {
+        Error::config("the startup parameters are too long to send", "shorten options and application_name")
+    })?;
     out[start..start + 4].copy_from_slice(&len.to_be_bytes());
     Ok(())
 }
