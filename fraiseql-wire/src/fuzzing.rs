@@ -3,16 +3,45 @@
 //! run them.
 
 use bytes::BytesMut;
+use fallible_iterator::FallibleIterator;
 use postgres_protocol::message::backend::Message;
 
 use crate::protocol::auth::{AuthPolicy, Authenticator, Link};
 use crate::protocol::frame;
 use crate::sql::{Relation, parse_fragment};
 
-/// Message framing and the DataRow fast path.
+/// Message framing and the DataRow fast path: on a complete `DataRow` message the fast path agrees with
+/// postgres-protocol's general parser (same value, or both refuse; the fast path also refuses negative lengths
+/// other than -1, which the general parser reads as NULL).
 pub fn frame(bytes: &[u8]) {
-    let _ = frame::header(bytes);
-    let _ = frame::single_column(bytes);
+    let header = frame::header(bytes);
+    let ours = frame::single_column(bytes);
+    let Ok(Some(header)) = header else { return };
+    if header.tag != frame::DATA_ROW || header.total != bytes.len() {
+        return;
+    }
+    let ours = ours.ok().map(|value| value.map(|range| &bytes[range]));
+    let mut raw = BytesMut::from(bytes);
+    let Ok(Some(Message::DataRow(row))) = Message::parse(&mut raw) else {
+        assert!(ours.is_none(), "the fast path read {ours:?} from a DataRow the general parser refuses: {bytes:?}");
+        return;
+    };
+    let mut ranges = row.ranges();
+    let mut columns = Vec::new();
+    let theirs = loop {
+        match ranges.next() {
+            Ok(Some(range)) => columns.push(range.map(|range| &row.buffer()[range])),
+            Ok(None) => break Some(columns),
+            Err(_) => break None,
+        }
+    };
+    let declared = bytes.get(7..11).map(|l| i32::from_be_bytes([l[0], l[1], l[2], l[3]]));
+    let expected = match theirs.as_deref() {
+        Some(&[None]) if declared != Some(-1) => None,
+        Some(&[value]) => Some(value),
+        _ => None,
+    };
+    assert_eq!(ours, expected, "the fast path and the general parser disagree on {bytes:?}");
 }
 
 /// A server's authentication message, to a fresh authenticator and to one in the middle of SCRAM.

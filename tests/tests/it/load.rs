@@ -239,21 +239,25 @@ async fn soak_with_a_throttled_consumer_and_faults() {
         let client = Client::connect(&direct).await.expect("connect");
         let relation = format!("{schema}.{view}");
         let streamed = Arc::clone(&streamed);
+        let expected = client.query(&relation).count().await.expect("count the view");
         workers.push(tokio::spawn(async move {
-            let (mut rows, mut errors) = (0u64, Vec::new());
+            let (mut rows, mut errors, mut passes) = (0u64, Vec::new(), Vec::new());
             while started.elapsed() < duration {
                 let mut stream = client.query(&relation).stream_raw();
+                let mut pass = 0u64;
                 while let Some(row) = stream.next().await {
                     match row {
                         Ok(_) => {
-                            rows += 1;
+                            pass += 1;
                             streamed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         }
                         Err(error) => errors.push(error.to_string()),
                     }
                 }
+                rows += pass;
+                passes.push(pass);
             }
-            (format!("worker {i} ({view})"), rows, errors)
+            (format!("worker {i} ({view})"), rows, errors, expected, passes)
         }));
     }
 
@@ -263,14 +267,19 @@ async fn soak_with_a_throttled_consumer_and_faults() {
         let relation = format!("{schema}.v_project");
         tokio::spawn(async move {
             let client = Client::connect(&via_proxy).await.expect("connect through the proxy");
+            let expected = client.query(&relation).count().await.expect("count the view");
             let (mut rows, mut unexpected, mut recoveries) = (0u64, Vec::new(), Vec::new());
+            // Rows of each pass that no fault and no deadline cut short: each must be the whole view.
+            let mut whole_passes = Vec::new();
             let mut broken_at: Option<Instant> = None;
             while started.elapsed() < duration {
                 let mut stream = client.query(&relation).stream_raw();
+                let (mut pass, mut cut_short) = (0u64, false);
                 while let Some(row) = stream.next().await {
                     match row {
                         Ok(_) => {
                             rows += 1;
+                            pass += 1;
                             if let Some(at) = broken_at.take() {
                                 recoveries.push(at.elapsed());
                             }
@@ -282,15 +291,23 @@ async fn soak_with_a_throttled_consumer_and_faults() {
                         Err(error @ (Error::ConnectionLost { .. } | Error::Connect { .. })) => {
                             assert!(error.is_retriable(), "{error:?}");
                             broken_at.get_or_insert_with(Instant::now);
+                            cut_short = true;
                         }
-                        Err(error) => unexpected.push(error.to_string()),
+                        Err(error) => {
+                            unexpected.push(error.to_string());
+                            cut_short = true;
+                        }
                     }
                     if started.elapsed() >= duration {
+                        cut_short = true;
                         break;
                     }
                 }
+                if !cut_short || pass > expected {
+                    whole_passes.push(pass);
+                }
             }
-            (rows, unexpected, recoveries)
+            (rows, unexpected, recoveries, expected, whole_passes)
         })
     };
 
@@ -308,17 +325,32 @@ async fn soak_with_a_throttled_consumer_and_faults() {
         }
     }
 
+    // Nothing lost: every pass that ran to its end returned every row of the view, checked after the figures.
+    let mut lost = Vec::new();
     for worker in workers {
-        let (name, rows, errors) = worker.await.expect("a worker panicked");
-        println!("figure: soak {seconds}s: {name}: {rows} rows ({:.0} rows/s)", rows as f64 / seconds as f64);
+        let (name, rows, errors, expected, passes) = worker.await.expect("a worker panicked");
+        println!(
+            "figure: soak {seconds}s: {name}: {rows} rows ({:.0} rows/s), {} passes of {expected} rows",
+            rows as f64 / seconds as f64,
+            passes.len()
+        );
         assert!(errors.is_empty(), "{name}: {errors:?}");
         assert!(rows > 0, "{name} streamed nothing");
+        lost.extend(
+            passes.iter().filter(|&&pass| pass != expected).map(|pass| format!("{name}: {pass} of {expected}")),
+        );
     }
-    let (rows, unexpected, recoveries) = throttled.await.expect("the throttled consumer panicked");
+    let (rows, unexpected, recoveries, expected, whole_passes) =
+        throttled.await.expect("the throttled consumer panicked");
     let worst = recoveries.iter().max().copied().unwrap_or_default();
     println!(
-        "figure: soak {seconds}s: throttled consumer: {rows} rows, {} faults recovered, worst recovery {worst:.2?}",
+        "figure: soak {seconds}s: throttled consumer: {rows} rows, {} whole passes, {} faults recovered, worst \
+         recovery {worst:.2?}",
+        whole_passes.len(),
         recoveries.len()
+    );
+    lost.extend(
+        whole_passes.iter().filter(|&&pass| pass != expected).map(|pass| format!("throttled: {pass} of {expected}")),
     );
     // Throughput of the full-speed workers over the first minute after warm-up and over the last minute.
     let rate = |window: &[(Duration, usize, u64)]| match (window.first(), window.last()) {
@@ -346,4 +378,5 @@ async fn soak_with_a_throttled_consumer_and_faults() {
         assert!(high as f64 <= low as f64 * 1.10, "resident memory grew more than 10 %: {low} .. {high}");
     }
     assert!(unexpected.is_empty(), "throttled consumer: {unexpected:?}");
+    assert!(lost.is_empty(), "passes that did not return the whole view: {lost:?}");
 }
