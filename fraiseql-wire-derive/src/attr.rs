@@ -32,7 +32,7 @@ impl Derive {
     /// The keys `#[entity(...)]` accepts on the type itself.
     fn container_keys(self) -> &'static [&'static str] {
         match self {
-            Derive::Entity => &["view", "schema", "rename_all", "projection", "crate"],
+            Derive::Entity => &["view", "schema", "rename_all", "projection", "time", "crate"],
             Derive::Document => &["rename_all", "crate"],
             Derive::Scalar => &["crate"],
         }
@@ -41,8 +41,8 @@ impl Derive {
     /// The keys `#[entity(...)]` accepts on a field.
     fn field_keys(self) -> &'static [&'static str] {
         match self {
-            Derive::Entity => &["column", "rename", "skip", "order_key"],
-            Derive::Document => &["rename", "skip"],
+            Derive::Entity => &["column", "rename", "skip", "order_key", "time"],
+            Derive::Document => &["rename", "skip", "time"],
             Derive::Scalar => &[],
         }
     }
@@ -63,7 +63,37 @@ pub(crate) struct ContainerAttrs {
     pub(crate) rename_all: Option<Spanned<RenameRule>>,
     /// `projection`: queries select only the keys the struct reads.
     pub(crate) projection: Option<Span>,
+    /// `time = "…"`: how the entity's dates and times are stored, unless a field says otherwise.
+    pub(crate) time: Option<Spanned<TimeStorage>>,
     pub(crate) krate: Option<syn::Path>,
+}
+
+/// `time = "…"`: how a date or time is written in the document (the runtime's `TimeStorage`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TimeStorage {
+    Cast,
+    Rfc3339,
+    EpochSeconds,
+    EpochMillis,
+}
+
+impl TimeStorage {
+    const NAMES: [(&'static str, TimeStorage); 4] = [
+        ("cast", TimeStorage::Cast),
+        ("rfc3339", TimeStorage::Rfc3339),
+        ("epoch", TimeStorage::EpochSeconds),
+        ("epoch_ms", TimeStorage::EpochMillis),
+    ];
+
+    /// The runtime's variant name.
+    pub(crate) fn variant(self) -> &'static str {
+        match self {
+            TimeStorage::Cast => "Cast",
+            TimeStorage::Rfc3339 => "Rfc3339",
+            TimeStorage::EpochSeconds => "EpochSeconds",
+            TimeStorage::EpochMillis => "EpochMillis",
+        }
+    }
 }
 
 /// `#[entity(column)]` or `#[entity(column = "name")]`.
@@ -79,6 +109,7 @@ pub(crate) struct FieldAttrs {
     pub(crate) rename: Option<LitStr>,
     pub(crate) skip: Option<Span>,
     pub(crate) order_key: Option<Span>,
+    pub(crate) time: Option<Spanned<TimeStorage>>,
 }
 
 /// What `#[serde(...)]` on the type says about the document's shape.
@@ -125,6 +156,13 @@ pub(crate) fn container(attrs: &[Attribute], derive: Derive, errors: &mut Errors
                 "projection" if derive == Derive::Entity => no_value(&meta, &key).map(|()| {
                     set_once(&mut out.projection, key_span(&meta), &meta, errors);
                 }),
+                "time" if derive == Derive::Entity => {
+                    time_storage(&meta).map(|time| set_once(&mut out.time, time, &meta, errors))
+                }
+                "time" if derive == Derive::Document => Err(meta.error(
+                    "a document takes `time` on its fields only: a nested document follows the entity's \
+                     `#[entity(time = …)]`, so put it on the entity, or on this document's date fields",
+                )),
                 "rename_all" if derive != Derive::Scalar => rename_rule(&meta).map(|rule| {
                     if let Some(rule) = rule {
                         set_once(&mut out.rename_all, rule, &meta, errors);
@@ -185,6 +223,7 @@ pub(crate) fn field(attrs: &[Attribute], derive: Derive, errors: &mut Errors) ->
                 "rename" => {
                     string_value(&meta, "rename", "key").map(|lit| set_once(&mut out.rename, lit, &meta, errors))
                 }
+                "time" => time_storage(&meta).map(|time| set_once(&mut out.time, time, &meta, errors)),
                 "skip" | "order_key" => no_value(&meta, &key).map(|()| {
                     let slot = if key == "skip" { &mut out.skip } else { &mut out.order_key };
                     set_once(slot, key_span(&meta), &meta, errors);
@@ -340,6 +379,24 @@ fn no_value(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<()> {
     }
 }
 
+/// `time = "cast" | "rfc3339" | "epoch" | "epoch_ms"`.
+fn time_storage(meta: &ParseNestedMeta<'_>) -> syn::Result<Spanned<TimeStorage>> {
+    let lit = string_value(meta, "time", "rfc3339")?;
+    let names: Vec<&str> = TimeStorage::NAMES.iter().map(|(name, _)| *name).collect();
+    match TimeStorage::NAMES.iter().find(|(name, _)| *name == lit.value()) {
+        Some((_, storage)) => Ok(Spanned { value: *storage, span: lit.span() }),
+        None => Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "unknown `time` storage {:?}: expected {} (ISO 8601 text through the server's cast, RFC 3339 text \
+                 through the indexable functions, seconds or milliseconds since 1970 as a number)",
+                lit.value(),
+                one_of(&names)
+            ),
+        )),
+    }
+}
+
 /// `rename_all = "…"` or `rename_all(deserialize = "…")`: the rule for deserializing, if one is given.
 fn rename_rule(meta: &ParseNestedMeta<'_>) -> syn::Result<Option<Spanned<RenameRule>>> {
     let Some(lit) = deserialize_side(meta)? else { return Ok(None) };
@@ -416,7 +473,7 @@ mod tests {
         assert_eq!(messages[0], "`view` is given twice: keep one");
         assert!(messages[1].starts_with("unknown key `color`"), "{}", messages[1]);
         assert!(
-            messages[1].ends_with("expected `view`, `schema`, `rename_all`, `projection` or `crate`"),
+            messages[1].ends_with("expected `view`, `schema`, `rename_all`, `projection`, `time` or `crate`"),
             "{}",
             messages[1]
         );
@@ -460,6 +517,37 @@ mod tests {
     }
 
     #[test]
+    fn time_storage_on_fields_and_the_entity() {
+        let mut errors = Errors::default();
+        let f = field_of(quote::quote! { #[entity(time = "epoch_ms")] });
+        let parsed = field(&f.attrs, Derive::Document, &mut errors);
+        assert!(messages(errors).is_empty());
+        assert_eq!(parsed.time.map(|t| t.value), Some(TimeStorage::EpochMillis));
+
+        let mut errors = Errors::default();
+        let parsed =
+            container(&attrs(quote::quote! { #[entity(view = "v", time = "rfc3339")] }), Derive::Entity, &mut errors);
+        assert!(messages(errors).is_empty());
+        assert_eq!(parsed.time.map(|t| t.value), Some(TimeStorage::Rfc3339));
+
+        let mut errors = Errors::default();
+        let f = field_of(quote::quote! { #[entity(time = "unix", time = "cast", time = "epoch")] });
+        field(&f.attrs, Derive::Entity, &mut errors);
+        let messages = self::messages(errors);
+        assert_eq!(messages.len(), 2, "{messages:#?}");
+        assert!(
+            messages[0].starts_with("unknown `time` storage \"unix\": expected `cast`, `rfc3339`"),
+            "{}",
+            messages[0]
+        );
+        assert_eq!(messages[1], "`time` is given twice: keep one");
+
+        let mut errors = Errors::default();
+        container(&attrs(quote::quote! { #[entity(time = "cast")] }), Derive::Document, &mut errors);
+        assert!(self::messages(errors)[0].starts_with("a document takes `time` on its fields only"));
+    }
+
+    #[test]
     fn field_mistakes() {
         let mut errors = Errors::default();
         let f = field_of(quote::quote! { #[entity(skip = true, colour, view = "v", skip, rename)] });
@@ -467,7 +555,7 @@ mod tests {
         let messages = messages(errors);
         assert_eq!(messages.len(), 4, "{messages:#?}");
         assert_eq!(messages[0], "`skip` takes no value: write `#[entity(skip)]`");
-        assert!(messages[1].ends_with("expected `column`, `rename`, `skip` or `order_key`"), "{}", messages[1]);
+        assert!(messages[1].ends_with("expected `column`, `rename`, `skip`, `order_key` or `time`"), "{}", messages[1]);
         assert!(messages[2].starts_with("`view` goes on the struct"), "{}", messages[2]);
         assert_eq!(messages[3], "expected a string: `rename = \"key\"`");
 

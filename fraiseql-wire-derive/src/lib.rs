@@ -88,6 +88,8 @@ use syn::DeriveInput;
 ///   100 KB documents receives three keys per row. `Query::whole_documents` undoes it for one query, and
 ///   `Query::projected` asks for it on an entity without the attribute. An error with a `#[serde(flatten)]`
 ///   field, whose keys cannot be listed;
+/// - `time = "rfc3339"`: how the entity's date and time fields (and those of its nested documents) are stored,
+///   unless a field says otherwise; see the field attribute;
 /// - `crate = "path"`: where fraiseql-wire is, if not at `::fraiseql_wire`.
 ///
 /// On a field, `#[entity(...)]` takes:
@@ -96,7 +98,11 @@ use syn::DeriveInput;
 ///   value must be in the document too;
 /// - `rename = "key"`: the JSON key, for a hand-written `Deserialize` (it must agree with `#[serde(rename)]`);
 /// - `skip`: no handle (required on `#[serde(flatten)]` fields and on types that cannot be filtered);
-/// - `order_key`: the key identifies a row, so it can end a keyset `order_by` (see `Query::after`).
+/// - `order_key`: the key identifies a row, so it can end a keyset `order_by` (see `Query::after`);
+/// - `time = "cast" | "rfc3339" | "epoch" | "epoch_ms"`, on a date or time field only: how the document writes
+///   it, which decides the SQL that compares it and the index that can serve it (`fraiseql_wire::entity::time`):
+///   ISO 8601 text through the server's cast (the default, never indexable), RFC 3339 text through the
+///   immutable functions of `FUNCTIONS_SQL` (indexable), or a number of seconds or milliseconds since 1970.
 ///
 /// From `#[serde(...)]`: `rename_all` and `rename` (their `deserialize` side), `alias` (projected too), `skip`
 /// and `skip_deserializing` (no handle), `flatten` (an error unless the field has `#[entity(skip)]`). `transparent`, `from` and
@@ -119,7 +125,7 @@ pub fn derive_entity(input: TokenStream) -> TokenStream {
 /// `Deserialize`.
 ///
 /// Field attributes are those of [`Entity`](derive@Entity) but `column` and `order_key` (a nested document has
-/// no columns); on the struct, `rename_all` and `crate`. serde's attributes are read the same way.
+/// no columns); on the struct, `rename_all` and `crate` (a document's dates follow the entity's `time`). serde's attributes are read the same way.
 #[proc_macro_derive(Document, attributes(entity))]
 pub fn derive_document(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as DeriveInput);

@@ -122,7 +122,7 @@ pub mod __private_0_1 {
     pub use crate::entity::support::*;
 }
 
-/// The README's examples, compiled as doctests so they stay true.
-#[cfg(doctest)]
+/// The README's examples, compiled as doctests so they stay true (its typed tour has a chrono field).
+#[cfg(all(doctest, feature = "chrono"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;

@@ -6,13 +6,20 @@ use quote::{format_ident, quote, quote_spanned};
 use crate::model::{Container, Entity};
 
 pub(crate) fn entity(model: &Entity) -> TokenStream {
-    let Entity { container, view, schema, projection } = model;
+    let Entity { container, view, schema, projection, time } = model;
     let Container { ident, vis, krate, serde, fields, read_keys } = container;
     let private = crate::model::support_path(krate);
     let fields_ident = format_ident!("{}Fields", ident, span = ident.span());
     let entity = quote!(#ident);
     let root = syn::Ident::new("__root", Span::call_site());
 
+    let root_location = match time {
+        Some(time) => {
+            let storage = super::time_storage(*time, krate);
+            quote!(#private::Location::<#ident, #ident>::root().time_default(#storage))
+        }
+        None => quote!(#private::Location::<#ident, #ident>::root()),
+    };
     let declarations = super::field_declarations(fields, &entity, krate);
     let initialisers = super::field_initialisers(fields, ident, &entity, &root, krate);
     let schema_tokens = match schema {
@@ -75,7 +82,7 @@ pub(crate) fn entity(model: &Entity) -> TokenStream {
             const PROJECTED: bool = #projection;
 
             fn fields() -> #fields_ident {
-                let #root = #private::Location::<#ident, #ident>::root();
+                let #root = #root_location;
                 #fields_ident {
                     #initialisers
                     __location: #root,

@@ -13,6 +13,7 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::LitStr;
 
+use crate::attr::TimeStorage;
 use crate::model::{FieldModel, Target};
 
 /// The documentation of a field's handle.
@@ -33,7 +34,7 @@ fn field_declarations(fields: &[FieldModel], entity: &TokenStream, krate: &Token
     fields
         .iter()
         .map(|field| {
-            let FieldModel { ident, vis, ty, ty_span, target } = field;
+            let FieldModel { ident, vis, ty, ty_span, target, .. } = field;
             let doc = field_doc(field);
             // Spanned on the field's type, so "cannot be a field of an entity" points at it.
             let handle = match target {
@@ -62,7 +63,7 @@ fn field_initialisers(
     fields
         .iter()
         .map(|field| {
-            let FieldModel { ident, ty, ty_span, target, .. } = field;
+            let FieldModel { ident, ty, ty_span, target, time, .. } = field;
             let location = match target {
                 Target::Column(column) => {
                     let column = LitStr::new(column, ident.span());
@@ -73,6 +74,13 @@ fn field_initialisers(
                     quote!(#parent.key(#key, |__value: &#container| &__value.#ident, #unique))
                 }
             };
+            let location = match time {
+                Some(time) => {
+                    let storage = time_storage(*time, krate);
+                    quote_spanned!(*ty_span=> #location.stored_as(#storage))
+                }
+                None => location,
+            };
             // The field name is given the type's span too: an error about the type is then the same diagnostic
             // as the one at the struct's declaration, and rustc reports it once.
             let mut name = ident.clone();
@@ -82,6 +90,12 @@ fn field_initialisers(
             }
         })
         .collect()
+}
+
+/// The runtime's `TimeStorage` value for `time`.
+fn time_storage(time: TimeStorage, krate: &TokenStream) -> TokenStream {
+    let variant = Ident::new(time.variant(), proc_macro2::Span::call_site());
+    quote!(#krate::entity::TimeStorage::#variant)
 }
 
 /// `const _: () = assert_deserialize::<T>();`, spanned on the type's name so the message points at it.

@@ -45,6 +45,8 @@ pub(crate) struct Entity {
     pub(crate) schema: Option<String>,
     /// `#[entity(projection)]`.
     pub(crate) projection: bool,
+    /// `#[entity(time = "…")]`: how the entity's dates and times are stored unless a field says otherwise.
+    pub(crate) time: Option<attr::TimeStorage>,
 }
 
 /// A field with a handle.
@@ -57,6 +59,8 @@ pub(crate) struct FieldModel {
     /// The span of the declared type, for errors about it.
     pub(crate) ty_span: Span,
     pub(crate) target: Target,
+    /// `#[entity(time = "…")]` on the field.
+    pub(crate) time: Option<attr::TimeStorage>,
 }
 
 /// Where a field's value is read in SQL.
@@ -128,7 +132,13 @@ pub(crate) fn entity(input: &DeriveInput) -> Result<Entity, Rejected<Entity>> {
         );
     }
     // Every `None` recorded an error, so the empty view name is only ever generated beside it.
-    let entity = Entity { container, view: view.unwrap_or_default(), schema, projection: attrs.projection.is_some() };
+    let entity = Entity {
+        container,
+        view: view.unwrap_or_default(),
+        schema,
+        projection: attrs.projection.is_some(),
+        time: attrs.time.map(|time| time.value),
+    };
     finish(errors, entity, fallback)
 }
 
@@ -277,6 +287,7 @@ fn container(
                 ("column", ours.column.as_ref().map(|c| c.span)),
                 ("rename", ours.rename.as_ref().map(LitStr::span)),
                 ("order_key", ours.order_key),
+                ("time", ours.time.as_ref().map(|t| t.span)),
             ];
             for (key, span) in conflicts {
                 if let Some(span) = span {
@@ -312,6 +323,13 @@ fn container(
             }
             if let Some(span) = ours.order_key {
                 errors.at(span, "a `column` field is already a unique key for keyset pagination; remove `order_key`");
+            }
+            if let Some(time) = &ours.time {
+                errors.at(
+                    time.span,
+                    "a `column` field is compared as the column's own SQL type (`timestamptz`, `date`…), so `time` \
+                     has nothing to say about it; remove `time`",
+                );
             }
             let column_name = match &column.name {
                 Some(lit) => check_identifier(lit, "column name", errors),
@@ -366,6 +384,7 @@ fn container(
             ty: replace_self(field.ty.to_token_stream(), &input.ident),
             ty_span,
             target,
+            time: ours.time.map(|time| time.value),
         });
     }
 

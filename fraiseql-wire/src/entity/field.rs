@@ -8,9 +8,10 @@ use serde_json::Value;
 
 use super::filter::Filter;
 use super::kind::{
-    Containing, Containment, Equality, FieldType, Kind, ListField, Nullable, Operand, Ordered, Range, Textual,
+    Containing, Containment, Equality, FieldType, Kind, ListField, Nullable, Operand, Ordered, Range, Temporal, Textual,
 };
 use super::order::OrderKey;
+use super::time::TimeStorage;
 use crate::sql::{Expr, Param, SortKey, ToParam, quote_identifier, quote_literal};
 
 /// Reads a value of type `T` out of an entity `E` (for keyset pagination).
@@ -32,19 +33,25 @@ impl Target {
         }
     }
 
-    /// The value cast to its kind's SQL type: the expression that filters and ordering share, so one expression
-    /// index serves both.
-    pub(crate) fn typed_expr<K: Kind>(&self) -> String {
-        match (self, K::SQL_TYPE) {
-            (Target::Json(_), Some(sql_type)) => format!("({})::{sql_type}", self.text_expr()),
-            _ => self.text_expr(),
+    /// The value cast to the SQL type it compares as: the expression that filters and ordering share, so one
+    /// expression index serves both. Dates and times read through their [`TimeStorage`]'s function, if it has one.
+    pub(crate) fn typed_expr<K: Kind>(&self, time: TimeStorage) -> String {
+        match (self, K::TIME, time) {
+            (Target::Column(_), ..) => self.text_expr(),
+            (Target::Json(_), Some(family), TimeStorage::Rfc3339) => {
+                format!("{}({})", family.function(), self.text_expr())
+            }
+            (Target::Json(_), ..) => match compared_as::<K>(time) {
+                Some(sql_type) => format!("({})::{sql_type}", self.text_expr()),
+                None => self.text_expr(),
+            },
         }
     }
 
     /// The cast written after a parameter compared with [`typed_expr`](Self::typed_expr): none for columns, whose
     /// type the server infers.
-    pub(crate) fn param_cast<K: Kind>(&self) -> String {
-        match (self, K::SQL_TYPE) {
+    pub(crate) fn param_cast<K: Kind>(&self, time: TimeStorage) -> String {
+        match (self, compared_as::<K>(time)) {
             (Target::Json(_), Some(sql_type)) => format!("::{sql_type}"),
             _ => String::new(),
         }
@@ -73,6 +80,22 @@ impl Target {
     }
 }
 
+/// The SQL type a value of kind `K` stored as `time` compares as (`None`: as text).
+fn compared_as<K: Kind>(time: TimeStorage) -> Option<&'static str> {
+    match K::TIME {
+        Some(_) => time.compared_as().or(K::SQL_TYPE),
+        None => K::SQL_TYPE,
+    }
+}
+
+/// The parameter for `value`, of kind `K`, compared with a field stored as `time`.
+fn encode<K: Kind>(value: &Value, time: TimeStorage) -> Param {
+    match K::TIME {
+        Some(_) => time.param(value),
+        None => K::param(value),
+    }
+}
+
 /// `data->'a'->'b'` or `data->'a'->>'b'`.
 fn json_path(keys: &[&str], last_as_text: bool) -> String {
     let mut out = String::from("data");
@@ -89,18 +112,20 @@ pub struct Location<E, T: ?Sized> {
     pub(crate) target: Target,
     pub(crate) get: Getter<E, T>,
     pub(crate) unique: bool,
+    /// How dates and times at and under this location are stored.
+    pub(crate) time: TimeStorage,
 }
 
 impl<E, T: ?Sized> Clone for Location<E, T> {
     fn clone(&self) -> Self {
-        Location { target: self.target.clone(), get: self.get.clone(), unique: self.unique }
+        Location { target: self.target.clone(), get: self.get.clone(), unique: self.unique, time: self.time }
     }
 }
 
 impl<E: 'static> Location<E, E> {
     /// The entity itself: the whole `data` document.
     pub fn root() -> Self {
-        Location { target: Target::Json(Vec::new()), get: Arc::new(|e: &E| e), unique: false }
+        Location { target: Target::Json(Vec::new()), get: Arc::new(|e: &E| e), unique: false, time: TimeStorage::Cast }
     }
 }
 
@@ -113,13 +138,36 @@ impl<E: 'static, T: 'static> Location<E, T> {
             // Columns are scalars; generated code never nests under one.
             Target::Column(_) => Target::Json(vec![key]),
         };
-        Location { target, get: Arc::new(move |e: &E| get(parent(e))), unique }
+        Location { target, get: Arc::new(move |e: &E| get(parent(e))), unique, time: self.time }
     }
 
     /// A real column of the view (`#[entity(column = "…")]`); unique, as a view's key column is.
     pub fn column<U: 'static>(&self, name: &'static str, get: fn(&T) -> &U) -> Location<E, U> {
         let parent = self.get.clone();
-        Location { target: Target::Column(name), get: Arc::new(move |e: &E| get(parent(e))), unique: true }
+        Location {
+            target: Target::Column(name),
+            get: Arc::new(move |e: &E| get(parent(e))),
+            unique: true,
+            time: self.time,
+        }
+    }
+
+    /// How the dates and times under this location are stored, unless a field says otherwise
+    /// (`#[entity(time = "…")]` on the entity).
+    pub fn time_default(mut self, time: TimeStorage) -> Self {
+        self.time = time;
+        self
+    }
+
+    /// How this field's date or time is stored (`#[entity(time = "…")]` on the field): only for date and time
+    /// fields, so the attribute on any other field is a compile error.
+    pub fn stored_as(mut self, time: TimeStorage) -> Self
+    where
+        T: FieldType,
+        T::Kind: Temporal<T>,
+    {
+        self.time = time;
+        self
     }
 
     /// A `@>` condition on this document: it contains `partial`.
@@ -169,15 +217,15 @@ impl<E, T> fmt::Debug for Field<E, T> {
 
 impl<E: 'static, T: FieldType + 'static> Field<E, T> {
     fn typed(&self) -> String {
-        self.location.target.typed_expr::<T::Kind>()
+        self.location.target.typed_expr::<T::Kind>(self.location.time)
     }
 
     fn cast(&self) -> String {
-        self.location.target.param_cast::<T::Kind>()
+        self.location.target.param_cast::<T::Kind>(self.location.time)
     }
 
-    fn param(value: &impl Operand<T>) -> Param {
-        <T::Kind as Kind>::param(&value.to_json())
+    fn param(&self, value: &impl Operand<T>) -> Param {
+        encode::<T::Kind>(&value.to_json(), self.location.time)
     }
 
     fn compare(&self, op: &str, value: Param) -> Filter<E> {
@@ -195,7 +243,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
     where
         T::Kind: Equality<T>,
     {
-        self.compare("=", Self::param(&value))
+        self.compare("=", self.param(&value))
     }
 
     /// Not equal to `value` (a missing or null field matches neither `eq` nor `ne`).
@@ -203,7 +251,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
     where
         T::Kind: Equality<T>,
     {
-        self.compare("<>", Self::param(&value))
+        self.compare("<>", self.param(&value))
     }
 
     /// Less than `value`.
@@ -211,7 +259,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
     where
         T::Kind: Ordered<T>,
     {
-        self.compare("<", Self::param(&value))
+        self.compare("<", self.param(&value))
     }
 
     /// Less than or equal to `value`.
@@ -219,7 +267,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
     where
         T::Kind: Ordered<T>,
     {
-        self.compare("<=", Self::param(&value))
+        self.compare("<=", self.param(&value))
     }
 
     /// Greater than `value`.
@@ -227,7 +275,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
     where
         T::Kind: Ordered<T>,
     {
-        self.compare(">", Self::param(&value))
+        self.compare(">", self.param(&value))
     }
 
     /// Greater than or equal to `value`.
@@ -235,7 +283,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
     where
         T::Kind: Ordered<T>,
     {
-        self.compare(">=", Self::param(&value))
+        self.compare(">=", self.param(&value))
     }
 
     /// Between `low` and `high`, both included.
@@ -244,16 +292,16 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
         T::Kind: Range<T>,
     {
         let cast = self.cast();
-        let mut expr = Expr::compare(format!("{} BETWEEN ", self.typed()), Self::param(&low), &cast);
+        let mut expr = Expr::compare(format!("{} BETWEEN ", self.typed()), self.param(&low), &cast);
         expr.push_text(" AND ");
-        expr.push_value(Self::param(&high));
+        expr.push_value(self.param(&high));
         expr.push_text(&cast);
         Filter::expr(expr)
     }
 
     fn any_of<V: Operand<T>>(&self, op: &str, values: impl IntoIterator<Item = V>) -> Filter<E> {
-        let params: Vec<Param> = values.into_iter().map(|v| Self::param(&v)).collect();
-        let array_cast = match (&self.location.target, <T::Kind as Kind>::SQL_TYPE) {
+        let params: Vec<Param> = values.into_iter().map(|v| self.param(&v)).collect();
+        let array_cast = match (&self.location.target, compared_as::<T::Kind>(self.location.time)) {
             (Target::Column(_), _) => String::new(),
             (_, Some(sql_type)) => format!("::{sql_type}[]"),
             (_, None) => "::text[]".to_owned(),
@@ -360,6 +408,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
 
     fn order_key(&self, descending: bool) -> OrderKey<E> {
         let get = self.location.get.clone();
+        let time = self.location.time;
         let key = SortKey {
             expr: self.typed(),
             cast: self.cast(),
@@ -368,7 +417,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
             unique: self.location.unique,
             nullable: T::NULLABLE,
         };
-        OrderKey::new(key, Arc::new(move |e: &E| <T::Kind as Kind>::param(&FieldType::to_json(get(e)))))
+        OrderKey::new(key, Arc::new(move |e: &E| encode::<T::Kind>(&FieldType::to_json(get(e)), time)))
     }
 }
 

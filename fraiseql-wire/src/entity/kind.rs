@@ -8,6 +8,7 @@
 
 use serde_json::Value;
 
+use super::time::TimeFamily;
 use crate::sql::Param;
 
 mod sealed {
@@ -23,7 +24,8 @@ use sealed::{Sealed, Shape};
 
 /// A Rust type that can be a field of an [`Entity`](crate::Entity) or [`Document`](crate::Document).
 ///
-/// Implemented for strings, integers, floats, `bool`, `uuid::Uuid` (feature `uuid`), `Option<T>` and `Vec<T>`;
+/// Implemented for strings, integers, floats, `bool`, `uuid::Uuid` (feature `uuid`), dates and times (features
+/// `chrono`, `time` and `jiff`: see [`time`](super::time)), `Option<T>` and `Vec<T>`;
 /// `#[derive(Scalar)]` implements it for a unit-variant enum (compared as its JSON string) or a newtype (compared
 /// as its inner type).
 #[diagnostic::on_unimplemented(
@@ -47,6 +49,10 @@ pub trait FieldType {
 pub trait Kind: Sealed {
     /// The SQL type values are cast to (`None`: compared as text, uncast).
     const SQL_TYPE: Option<&'static str>;
+
+    /// For dates and times, which SQL date type they are: the SQL then depends on how the field is stored.
+    #[doc(hidden)]
+    const TIME: Option<TimeFamily> = None;
 
     /// The parameter for a JSON value of this kind.
     fn param(value: &Value) -> Param {
@@ -77,6 +83,17 @@ pub enum Boolean {}
 /// UUIDs, compared as the `uuid` type.
 #[derive(Debug)]
 pub enum Uuid {}
+/// Instants (`chrono::DateTime`, `time::OffsetDateTime`, `jiff::Timestamp`): compared as `timestamptz`.
+#[derive(Debug)]
+pub enum Timestamp {}
+/// Dates with a time of day but no offset (`chrono::NaiveDateTime`, `time::PrimitiveDateTime`,
+/// `jiff::civil::DateTime`): compared as
+/// `timestamp`.
+#[derive(Debug)]
+pub enum LocalDateTime {}
+/// Calendar dates (`chrono::NaiveDate`, `time::Date`, `jiff::civil::Date`): compared as `date`.
+#[derive(Debug)]
+pub enum Date {}
 /// JSON arrays of a kind.
 #[derive(Debug)]
 pub struct List<K>(std::marker::PhantomData<K>);
@@ -92,6 +109,21 @@ macro_rules! kinds {
 kinds!(Text => None, Number => Some("numeric"), Double => Some("float8"), Real => Some("float4"));
 kinds!(Boolean => Some("boolean"), Uuid => Some("uuid"));
 
+macro_rules! time_kinds {
+    ($($kind:ty => $sql_type:literal, $family:ident),* $(,)?) => {$(
+        impl Sealed for $kind {}
+        impl Kind for $kind {
+            const SQL_TYPE: Option<&'static str> = Some($sql_type);
+            const TIME: Option<TimeFamily> = Some(TimeFamily::$family);
+        }
+        impl<T: ?Sized> Equality<T> for $kind {}
+        impl<T: ?Sized> Ordered<T> for $kind {}
+        impl<T: ?Sized> Range<T> for $kind {}
+        impl<T: ?Sized> Temporal<T> for $kind {}
+    )*};
+}
+time_kinds!(Timestamp => "timestamptz", Instant, LocalDateTime => "timestamp", Local, Date => "date", Date);
+
 impl<K: Kind> Sealed for List<K> {}
 impl<K: Kind> Kind for List<K> {
     const SQL_TYPE: Option<&'static str> = Some("jsonb");
@@ -100,7 +132,7 @@ impl<K: Kind> Kind for List<K> {
 /// Kinds that support `eq`, `ne`, `in_list` and `not_in`.
 #[diagnostic::on_unimplemented(
     message = "fields of type `{T}` cannot be compared for equality",
-    note = "eq/ne/in_list/not_in apply to text, numbers, booleans and UUIDs; use `contains` for lists"
+    note = "eq/ne/in_list/not_in apply to text, numbers, booleans, UUIDs, dates and times; use `contains` for lists"
 )]
 pub trait Equality<T: ?Sized>: Sealed {}
 impl<T: ?Sized> Equality<T> for Text {}
@@ -113,7 +145,8 @@ impl<T: ?Sized> Equality<T> for Uuid {}
 /// Kinds that support `lt`, `lte`, `gt`, `gte` and ordering.
 #[diagnostic::on_unimplemented(
     message = "fields of type `{T}` cannot be ordered",
-    note = "lt/lte/gt/gte/asc/desc apply to text, numbers and UUIDs, not to booleans, lists or documents"
+    note = "lt/lte/gt/gte/asc/desc apply to text, numbers, UUIDs, dates and times, not to booleans, lists or \
+            documents"
 )]
 pub trait Ordered<T: ?Sized>: Sealed {}
 impl<T: ?Sized> Ordered<T> for Text {}
@@ -124,7 +157,7 @@ impl<T: ?Sized> Ordered<T> for Uuid {}
 
 /// Kinds that support `between`.
 #[diagnostic::on_unimplemented(
-    message = "`between` needs a numeric field, but this field has type `{T}`",
+    message = "`between` needs a number, date or time field, but this field has type `{T}`",
     note = "use gte/lte for text"
 )]
 pub trait Range<T: ?Sized>: Sealed {}
@@ -139,6 +172,15 @@ impl<T: ?Sized> Range<T> for Real {}
 )]
 pub trait Textual<T: ?Sized>: Sealed {}
 impl<T: ?Sized> Textual<T> for Text {}
+
+/// Kinds stored in one of the ways `#[entity(time = "…")]` names: dates and times.
+#[diagnostic::on_unimplemented(
+    message = "`time = …` applies to date and time fields, but this field has type `{T}`",
+    note = "dates and times are `chrono::DateTime`, `NaiveDateTime`, `NaiveDate`, `time::OffsetDateTime`, \
+            `PrimitiveDateTime`, `Date` and jiff's `Timestamp`, `civil::DateTime`, `civil::Date` (with their crate's feature), an `Option` of one or \
+            a `Scalar` newtype over one; remove `time` from this field"
+)]
+pub trait Temporal<T: ?Sized>: Sealed {}
 
 macro_rules! field_types {
     ($kind:ty => $($t:ty),*) => {$(

@@ -14,6 +14,7 @@
 //! | `is_null` | `data->>'score' IS NULL` (missing or JSON null) | – |
 //! | list `contains`, `contains_all`, `contains_any` | `data @> $1::jsonb` (`{"tags":["x"]}`) | GIN `jsonb_path_ops` on `data` |
 //! | document `contains`, `matches` | `data @> $1::jsonb` | GIN `jsonb_path_ops` on `data` |
+//! | date and time `eq`, `gt`, `between`… | `(data->>'at')::timestamptz > $1::timestamptz` (`timestamp`, `date` for the naive types), or as [`#[entity(time = …)]`](time) says | none for the default cast; btree on `(fraiseql_timestamptz(data->>'at'))` for `time = "rfc3339"`, on `((data->>'at')::numeric)` for `"epoch"` |
 //! | `column` fields | `"id" = $1` (the column's own type) | the column's index |
 //!
 //! Ordering uses the same expression as filters, so one expression index serves both. Nested fields use
@@ -29,6 +30,7 @@ pub mod kind;
 mod order;
 mod query;
 pub(crate) mod support;
+pub mod time;
 
 use serde::de::DeserializeOwned;
 
@@ -36,6 +38,7 @@ pub use field::Field;
 pub use filter::Filter;
 pub use kind::FieldType;
 pub use order::{IntoOrderKeys, OrderKey};
+pub use time::TimeStorage;
 
 use crate::executor::Executor;
 use crate::query::Query;

@@ -13,6 +13,8 @@ use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::common::model::{self, Truth, insert_documents, maybe, put};
+
 #[derive(Debug, Deserialize, fraiseql_wire::Document)]
 struct Owner {
     team: String,
@@ -31,9 +33,6 @@ struct Doc {
     tags: Vec<String>,
     owner: Owner,
 }
-
-/// SQL's three-valued truth: `None` is NULL.
-type Truth = Option<bool>;
 
 /// A filter as data, so it can both build a `Filter<Doc>` and be evaluated in Rust.
 #[derive(Clone, Debug)]
@@ -138,16 +137,8 @@ impl Expr {
             Expr::TagsIsEmpty => tags.map(|t| t == &json!([])),
             Expr::TagsLenGt(n) => tags.and_then(Value::as_array).map(|a| a.len() > *n),
             Expr::TeamEq(s) => text(doc, &["owner", "team"]).map(|t| t == *s),
-            Expr::And(a, b) => match (a.eval(doc), b.eval(doc)) {
-                (Some(false), _) | (_, Some(false)) => Some(false),
-                (Some(true), Some(true)) => Some(true),
-                _ => None,
-            },
-            Expr::Or(a, b) => match (a.eval(doc), b.eval(doc)) {
-                (Some(true), _) | (_, Some(true)) => Some(true),
-                (Some(false), Some(false)) => Some(false),
-                _ => None,
-            },
+            Expr::And(a, b) => model::and(a.eval(doc), b.eval(doc)),
+            Expr::Or(a, b) => model::or(a.eval(doc), b.eval(doc)),
             Expr::Not(a) => a.eval(doc).map(|t| !t),
         }
     }
@@ -258,22 +249,10 @@ fn leaf() -> impl Strategy<Value = Expr> {
 }
 
 fn expr() -> impl Strategy<Value = Expr> {
-    leaf().prop_recursive(3, 16, 2, |inner| {
-        prop_oneof![
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::And(Box::new(a), Box::new(b))),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Or(Box::new(a), Box::new(b))),
-            inner.prop_map(|a| Expr::Not(Box::new(a))),
-        ]
-    })
+    model::tree(leaf(), 16)
 }
 
-/// A value that may be present, JSON null, or missing.
-fn maybe<S: Strategy>(inner: S) -> impl Strategy<Value = Option<Option<S::Value>>>
-where
-    S::Value: Clone + std::fmt::Debug,
-{
-    prop_oneof![1 => Just(None), 1 => Just(Some(None)), 4 => inner.prop_map(|v| Some(Some(v)))]
-}
+model::boolean_tree!(Expr);
 
 fn document() -> impl Strategy<Value = Map<String, Value>> {
     (
@@ -286,17 +265,12 @@ fn document() -> impl Strategy<Value = Map<String, Value>> {
     )
         .prop_map(|(name, priority, score, flag, tags, team)| {
             let mut doc = Map::new();
-            let mut put = |key: &str, value: Option<Option<Value>>| {
-                if let Some(value) = value {
-                    doc.insert(key.to_owned(), value.unwrap_or(Value::Null));
-                }
-            };
-            put("name", name.map(|v| v.map(Value::from)));
-            put("priority", priority.map(|v| v.map(Value::from)));
-            put("score", score.map(|v| v.map(Value::from)));
-            put("flag", flag.map(|v| v.map(Value::from)));
-            put("tags", tags.map(|t| Some(Value::from(t))));
-            put("owner", team.map(|t| Some(json!({ "team": t }))));
+            put(&mut doc, "name", name.map(|v| v.map(Value::from)));
+            put(&mut doc, "priority", priority.map(|v| v.map(Value::from)));
+            put(&mut doc, "score", score.map(|v| v.map(Value::from)));
+            put(&mut doc, "flag", flag.map(|v| v.map(Value::from)));
+            put(&mut doc, "tags", tags.map(|t| Some(Value::from(t))));
+            put(&mut doc, "owner", team.map(|t| Some(json!({ "team": t }))));
             doc
         })
 }
@@ -316,22 +290,7 @@ fn typed_filters_agree_with_a_rust_model_of_sql() {
                     CREATE VIEW v_diff AS SELECT id, data FROM diff",
         )
         .await;
-        let rows: Vec<Value> = docs
-            .iter()
-            .enumerate()
-            .map(|(i, doc)| {
-                let mut data = doc.clone();
-                data.insert("id".to_owned(), Value::from(i as i64));
-                json!({ "id": i as i64, "data": Value::Object(data) })
-            })
-            .collect();
-        db.admin()
-            .execute(
-                "INSERT INTO diff SELECT (r->>'id')::bigint, r->'data' FROM jsonb_array_elements($1::text::jsonb) r",
-                &[&Value::Array(rows).to_string()],
-            )
-            .await
-            .expect("insert documents");
+        insert_documents(&db, "diff", &docs).await;
         // Scores with more digits than an f64 keeps (`0.33333333333333333333`), which only SQL can store; the
         // model reads the documents back as a client decodes them.
         db.execute(

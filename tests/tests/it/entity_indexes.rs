@@ -3,13 +3,11 @@
 //! statement from `to_sql()`, with its parameters bound, must use those indexes. The numeric expression index
 //! serving both `priority.gt(…)` and `order_by(priority)` proves filters and ordering share one expression.
 
-use std::error::Error as StdError;
-
-use fraiseql_wire::{Client, Query, Statement};
+use fraiseql_wire::{Client, Query};
 use fraiseql_wire_tests::{AuthUser, TestCluster, TestDatabase};
-use serde_json::{Value, json};
-use tokio_postgres::types::{FromSql, ToSql, Type};
+use serde_json::json;
 
+use crate::common::plan::explain;
 use crate::common::project::Project;
 
 const ROWS: i64 = 100_000;
@@ -47,111 +45,6 @@ async fn setup() -> (TestDatabase, Client) {
         Err(e) => panic!("connecting: {e}"),
     };
     (db, client)
-}
-
-/// The `json` column `EXPLAIN (FORMAT JSON)` returns, as text.
-struct JsonText(String);
-
-impl<'a> FromSql<'a> for JsonText {
-    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn StdError + Sync + Send>> {
-        Ok(JsonText(std::str::from_utf8(raw)?.to_owned()))
-    }
-
-    fn accepts(ty: &Type) -> bool {
-        *ty == Type::JSON
-    }
-}
-
-/// A plan: one line per node, indented by depth, as the text format would name it
-/// (`Bitmap Index Scan on t_data_gin`, `Index Scan using t_priority on t`).
-struct Plan {
-    lines: Vec<String>,
-    statement: Statement,
-}
-
-impl Plan {
-    fn has(&self, node: &str) -> bool {
-        self.lines.iter().any(|line| line.trim_start().starts_with(node))
-    }
-
-    /// A `Sort` or `Incremental Sort` anywhere in the plan.
-    fn sorts(&self) -> bool {
-        self.lines.iter().any(|line| line.ends_with("Sort"))
-    }
-
-    fn uses_index(&self, index: &str) -> bool {
-        self.lines
-            .iter()
-            .any(|line| line.contains(&format!(" on {index}")) || line.contains(&format!(" using {index} ")))
-    }
-}
-
-impl std::fmt::Display for Plan {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "{}", self.statement.sql)?;
-        for (i, param) in self.statement.params.iter().enumerate() {
-            writeln!(f, "  ${} = {param}", i + 1)?;
-        }
-        for line in &self.lines {
-            writeln!(f, "{line}")?;
-        }
-        Ok(())
-    }
-}
-
-fn plan_lines(node: &Value, depth: usize, out: &mut Vec<String>) {
-    let kind = node["Node Type"].as_str().unwrap_or("?");
-    let direction = match node["Scan Direction"].as_str() {
-        Some("Backward") => " Backward",
-        _ => "",
-    };
-    let mut line = format!("{}{kind}{direction}", "  ".repeat(depth));
-    match (node["Index Name"].as_str(), node["Relation Name"].as_str()) {
-        (Some(index), Some(relation)) => line.push_str(&format!(" using {index} on {relation}")),
-        (Some(index), None) => line.push_str(&format!(" on {index}")),
-        (None, Some(relation)) => line.push_str(&format!(" on {relation}")),
-        (None, None) => {}
-    }
-    out.push(line);
-    for child in node["Plans"].as_array().into_iter().flatten() {
-        plan_lines(child, depth + 1, out);
-    }
-}
-
-/// `EXPLAIN (FORMAT JSON)` of the statement `query` sends, its parameters bound as fraiseql-wire binds them: as
-/// text that the statement's casts interpret. (Integer parameters such as `LIMIT $n` are bound as integers,
-/// since PostgreSQL does not cast text to `bigint` there.)
-async fn explain(db: &TestDatabase, query: &Query<Project>) -> Plan {
-    let statement = query.to_sql().unwrap_or_else(|e| panic!("to_sql: {e}"));
-    let sql = format!("EXPLAIN (FORMAT JSON) {}", statement.sql);
-    let admin = db.admin();
-    let inferred = admin.prepare(&sql).await.unwrap_or_else(|e| panic!("preparing {sql}: {e}"));
-    let mut types = Vec::new();
-    let mut values: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
-    for (ty, param) in inferred.params().iter().zip(&statement.params) {
-        let text = param.as_str().unwrap_or_else(|| panic!("a NULL parameter in {sql}"));
-        if *ty == Type::INT8 {
-            types.push(Type::INT8);
-            values.push(Box::new(text.parse::<i64>().expect("an integer parameter")));
-        } else if *ty == Type::INT4 {
-            types.push(Type::INT4);
-            values.push(Box::new(text.parse::<i32>().expect("an integer parameter")));
-        } else {
-            types.push(Type::TEXT);
-            values.push(Box::new(text.to_owned()));
-        }
-    }
-    let prepared = admin.prepare_typed(&sql, &types).await.unwrap_or_else(|e| panic!("preparing {sql}: {e}"));
-    let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
-    let row = admin.query_one(&prepared, &params).await.unwrap_or_else(|e| panic!("running {sql}: {e}"));
-    let JsonText(text) = row.get(0);
-    let plan: Value = serde_json::from_str(&text).expect("EXPLAIN returns JSON");
-    let mut lines = Vec::new();
-    plan_lines(&plan[0]["Plan"], 0, &mut lines);
-    let plan = Plan { lines, statement };
-    // Shown with `--nocapture`.
-    println!("{plan}");
-    plan
 }
 
 async fn ids(query: Query<Project>) -> Vec<i64> {

@@ -11,6 +11,8 @@ mod connect;
 mod differential;
 mod entity_indexes;
 mod entity_operators;
+mod entity_time;
+mod entity_time_indexes;
 mod entity_uuid;
 mod errors;
 mod faults;

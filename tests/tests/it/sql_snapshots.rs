@@ -495,3 +495,64 @@ fn handles_clone_and_debug() {
     assert_eq!(<Project as Entity>::VIEW, "v_project");
     assert_eq!(<Project as Entity>::SCHEMA, Some("app"));
 }
+
+/// A date in each storage: the default cast, `rfc3339` (on the entity), epoch seconds and milliseconds, a naive
+/// date and date-time, and a real column.
+#[allow(dead_code)] // only the handles are used
+#[derive(serde::Deserialize, Entity)]
+#[entity(view = "v_deadline", time = "rfc3339")]
+struct Deadline {
+    #[entity(column = "id")]
+    id: i64,
+    #[entity(time = "cast")]
+    due: chrono::DateTime<chrono::Utc>,
+    at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    #[entity(time = "epoch")]
+    #[serde(with = "chrono::serde::ts_seconds")]
+    ts: chrono::DateTime<chrono::Utc>,
+    #[entity(time = "epoch_ms")]
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    ms: chrono::DateTime<chrono::Utc>,
+    day: chrono::NaiveDate,
+    local: chrono::NaiveDateTime,
+    #[entity(column = "logged")]
+    logged: chrono::DateTime<chrono::Utc>,
+}
+
+#[test]
+fn dates_and_times() {
+    use chrono::TimeZone;
+    let d = Deadline::fields();
+    let noon = chrono::Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).single().expect("a valid instant");
+    let later = noon + chrono::Duration::microseconds(1_500_250);
+    let east = noon.with_timezone(&chrono::FixedOffset::east_opt(5 * 3600 + 1800).expect("an offset"));
+    let day = noon.date_naive();
+    let cases: Vec<(&str, Filter<Deadline>)> = vec![
+        ("cast: gt", d.due.gt(noon)),
+        ("cast: between, a fraction", d.due.between(noon, later)),
+        ("rfc3339: eq, an operand with an offset (sent in UTC)", d.at.eq(east)),
+        ("rfc3339: in_list", d.at.in_list([east, later.fixed_offset()])),
+        ("rfc3339: is_null", d.at.is_null()),
+        ("epoch seconds: lt, a fraction", d.ts.lt(later)),
+        ("epoch seconds: not_in", d.ts.not_in([noon, later])),
+        ("epoch milliseconds: gte", d.ms.gte(later)),
+        ("naive date: eq", d.day.eq(day)),
+        ("naive date-time: lte", d.local.lte(later.naive_utc())),
+        ("column: gte", d.logged.gte(noon)),
+    ];
+    let mut snapshot: String =
+        cases.into_iter().map(|(label, filter)| case(label, &Deadline::select().filter_by(filter))).collect();
+    let row = Deadline {
+        id: 7,
+        due: noon,
+        at: Some(east),
+        ts: noon,
+        ms: later,
+        day,
+        local: later.naive_utc(),
+        logged: later,
+    };
+    let keyset = Deadline::select().order_by(|d| (d.at.desc(), d.ts.asc(), d.day.asc(), d.id.asc())).after(&row);
+    snapshot.push_str(&case("keyset after a row, mixed storages", &keyset.limit(10)));
+    insta::assert_snapshot!(snapshot);
+}

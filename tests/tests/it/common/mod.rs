@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests: connections, small views, waiting for what the server shows.
 
+pub mod model;
+pub mod plan;
 pub mod project;
 pub mod tls;
 

@@ -1,3 +1,4 @@
+use chrono::{DateTime, Utc};
 use fraiseql_wire::{Client, Document, Entity, Scalar};
 use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
@@ -26,12 +27,14 @@ struct Project {
     score: Option<f64>,
     tags: Vec<String>,
     owner: Owner, // nested: filters reach into it
-    created_at: String,
+    created_at: DateTime<Utc>, // compared as the instant, whatever offset and precision the text has
 }
 
 async fn typed_tour(client: &Client) -> fraiseql_wire::Result<()> {
+    let since: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().expect("a valid date");
     let mut active = Project::query(client)
         .filter(|p| p.status.eq(Status::Active).and(p.priority.gte(3)).and(p.owner.team.eq("core")))
+        .filter(|p| p.created_at.gte(since))
         .filter(|p| p.tags.contains("rust").or(p.score.is_null()))
         .order_by(|p| (p.priority.desc(), p.id.asc()))
         .limit(100)
