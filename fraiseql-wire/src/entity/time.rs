@@ -372,6 +372,18 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "time")]
+    #[test]
+    fn time_types() {
+        use crate::entity::FieldType;
+        let date = ::time::Date::from_calendar_date(2000, ::time::Month::February, 29).expect("a date");
+        let at = date.with_hms_nano(12, 34, 56, 789_000_000).expect("a time");
+        assert_eq!(date.to_json(), Value::from("2000-02-29"));
+        assert_eq!(at.to_json(), Value::from("2000-02-29T12:34:56.789"));
+        let offset = ::time::UtcOffset::from_hms(5, 30, 0).expect("an offset");
+        assert_eq!(at.assume_offset(offset).to_json(), Value::from("2000-02-29T07:04:56.789Z"));
+    }
+
     #[cfg(feature = "jiff")]
     #[test]
     fn jiff_civil_types() {
