@@ -35,6 +35,17 @@ pub(crate) fn document(container: &Container) -> TokenStream {
             }
         }
     };
+    // A `Vec` of this document is a list of documents (`any`, `all`, `contains`); it is never compared whole.
+    let element = quote_spanned! {ident.span()=>
+        #[automatically_derived]
+        impl #krate::entity::kind::Element for #ident {
+            type ListKind = #krate::entity::kind::Documents<#ident>;
+
+            fn element_json(&self) -> #private::Value {
+                #private::Value::Null
+            }
+        }
+    };
     let clone = quote_spanned! {ident.span()=>
         #[automatically_derived]
         impl<#e: 'static> ::core::clone::Clone for #fields_ident<#e> {
@@ -70,6 +81,8 @@ pub(crate) fn document(container: &Container) -> TokenStream {
         }
 
         #handle
+
+        #element
 
         #[allow(dead_code)]
         impl<#e: 'static> #fields_ident<#e> {

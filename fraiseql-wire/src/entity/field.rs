@@ -8,176 +8,11 @@ use serde_json::Value;
 
 use super::filter::Filter;
 use super::kind::{
-    Containing, Containment, Equality, FieldType, Kind, ListField, Nullable, Operand, Ordered, Range, Temporal, Textual,
+    Containing, Containment, Equality, FieldType, Kind, ListField, Nullable, Operand, Ordered, Range, Sequence, Textual,
 };
+use super::location::{Location, Target, compared_as, encode};
 use super::order::OrderKey;
-use super::time::TimeStorage;
-use crate::sql::{Expr, Param, SortKey, ToParam, quote_identifier, quote_literal};
-
-/// Reads a value of type `T` out of an entity `E` (for keyset pagination).
-pub(crate) type Getter<E, T> = Arc<dyn Fn(&E) -> &T + Send + Sync>;
-
-/// Where a value lives: a real column of the view, or a path of keys inside its `data` document.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Target {
-    Column(&'static str),
-    Json(Vec<&'static str>),
-}
-
-impl Target {
-    /// The value as SQL text (`->>` for the last key).
-    pub(crate) fn text_expr(&self) -> String {
-        match self {
-            Target::Column(name) => quote_identifier(name),
-            Target::Json(keys) => json_path(keys, true),
-        }
-    }
-
-    /// The value cast to the SQL type it compares as: the expression that filters and ordering share, so one
-    /// expression index serves both. Dates and times read through their [`TimeStorage`]'s function, if it has one.
-    pub(crate) fn typed_expr<K: Kind>(&self, time: TimeStorage) -> String {
-        match (self, K::TIME, time) {
-            (Target::Column(_), ..) => self.text_expr(),
-            (Target::Json(_), Some(family), TimeStorage::Rfc3339) => {
-                format!("{}({})", family.function(), self.text_expr())
-            }
-            (Target::Json(_), ..) => match compared_as::<K>(time) {
-                Some(sql_type) => format!("({})::{sql_type}", self.text_expr()),
-                None => self.text_expr(),
-            },
-        }
-    }
-
-    /// The cast written after a parameter compared with [`typed_expr`](Self::typed_expr): none for columns, whose
-    /// type the server infers.
-    pub(crate) fn param_cast<K: Kind>(&self, time: TimeStorage) -> String {
-        match (self, compared_as::<K>(time)) {
-            (Target::Json(_), Some(sql_type)) => format!("::{sql_type}"),
-            _ => String::new(),
-        }
-    }
-
-    /// The value as `jsonb`.
-    fn json_expr(&self) -> String {
-        match self {
-            Target::Column(name) => format!("to_jsonb({})", quote_identifier(name)),
-            Target::Json(keys) => json_path(keys, false),
-        }
-    }
-
-    /// A `@>` condition: the document must contain `leaf` at this path (served by a GIN index on `data`).
-    fn containment<E>(&self, leaf: Value) -> Filter<E> {
-        let (expr, document) = match self {
-            Target::Column(_) => (self.json_expr(), leaf),
-            Target::Json(keys) => (
-                "data".to_owned(),
-                keys.iter()
-                    .rev()
-                    .fold(leaf, |inner, key| Value::Object([(key.to_string(), inner)].into_iter().collect())),
-            ),
-        };
-        Filter::expr(Expr::compare(format!("{expr} @> "), Param::text(document.to_string()), "::jsonb"))
-    }
-}
-
-/// The SQL type a value of kind `K` stored as `time` compares as (`None`: as text).
-fn compared_as<K: Kind>(time: TimeStorage) -> Option<&'static str> {
-    match K::TIME {
-        Some(_) => time.compared_as().or(K::SQL_TYPE),
-        None => K::SQL_TYPE,
-    }
-}
-
-/// The parameter for `value`, of kind `K`, compared with a field stored as `time`.
-fn encode<K: Kind>(value: &Value, time: TimeStorage) -> Param {
-    match K::TIME {
-        Some(_) => time.param(value),
-        None => K::param(value),
-    }
-}
-
-/// `data->'a'->'b'` or `data->'a'->>'b'`.
-fn json_path(keys: &[&str], last_as_text: bool) -> String {
-    let mut out = String::from("data");
-    for (i, key) in keys.iter().enumerate() {
-        out.push_str(if last_as_text && i + 1 == keys.len() { "->>" } else { "->" });
-        out.push_str(&quote_literal(key));
-    }
-    out
-}
-
-/// The location of a value of type `T` inside entity `E`; what generated code builds field handles from.
-#[doc(hidden)]
-pub struct Location<E, T: ?Sized> {
-    pub(crate) target: Target,
-    pub(crate) get: Getter<E, T>,
-    pub(crate) unique: bool,
-    /// How dates and times at and under this location are stored.
-    pub(crate) time: TimeStorage,
-}
-
-impl<E, T: ?Sized> Clone for Location<E, T> {
-    fn clone(&self) -> Self {
-        Location { target: self.target.clone(), get: self.get.clone(), unique: self.unique, time: self.time }
-    }
-}
-
-impl<E: 'static> Location<E, E> {
-    /// The entity itself: the whole `data` document.
-    pub fn root() -> Self {
-        Location { target: Target::Json(Vec::new()), get: Arc::new(|e: &E| e), unique: false, time: TimeStorage::Cast }
-    }
-}
-
-impl<E: 'static, T: 'static> Location<E, T> {
-    /// A key of this document. `unique` marks a key that identifies a row (`#[entity(order_key)]`).
-    pub fn key<U: 'static>(&self, key: &'static str, get: fn(&T) -> &U, unique: bool) -> Location<E, U> {
-        let parent = self.get.clone();
-        let target = match &self.target {
-            Target::Json(keys) => Target::Json(keys.iter().copied().chain([key]).collect()),
-            // Columns are scalars; generated code never nests under one.
-            Target::Column(_) => Target::Json(vec![key]),
-        };
-        Location { target, get: Arc::new(move |e: &E| get(parent(e))), unique, time: self.time }
-    }
-
-    /// A real column of the view (`#[entity(column = "…")]`); unique, as a view's key column is.
-    pub fn column<U: 'static>(&self, name: &'static str, get: fn(&T) -> &U) -> Location<E, U> {
-        let parent = self.get.clone();
-        Location {
-            target: Target::Column(name),
-            get: Arc::new(move |e: &E| get(parent(e))),
-            unique: true,
-            time: self.time,
-        }
-    }
-
-    /// How the dates and times under this location are stored, unless a field says otherwise
-    /// (`#[entity(time = "…")]` on the entity).
-    pub fn time_default(mut self, time: TimeStorage) -> Self {
-        self.time = time;
-        self
-    }
-
-    /// How this field's date or time is stored (`#[entity(time = "…")]` on the field): only for date and time
-    /// fields, so the attribute on any other field is a compile error.
-    pub fn stored_as(mut self, time: TimeStorage) -> Self
-    where
-        T: FieldType,
-        T::Kind: Temporal<T>,
-    {
-        self.time = time;
-        self
-    }
-
-    /// A `@>` condition on this document: it contains `partial`.
-    pub fn contains_json<P: serde::Serialize + ?Sized>(&self, partial: &P) -> Filter<E> {
-        match serde_json::to_value(partial) {
-            Ok(value) => self.target.containment(value),
-            Err(error) => Filter::invalid(format!("the value for `contains` cannot be serialized: {error}")),
-        }
-    }
-}
+use crate::sql::{Expr, Param, SortKey, ToParam};
 
 /// Chooses the handle type of a field: [`Field`] for values, the generated `…Fields` struct for a nested
 /// [`Document`](crate::Document).
@@ -199,7 +34,7 @@ impl<E: 'static, T: FieldType + 'static> Handle<E> for T {
 /// Which operators exist depends on `T`: text, numbers, booleans, UUIDs, `Option<T>` (adds
 /// [`is_null`](Field::is_null)) and `Vec<T>` (containment and length).
 pub struct Field<E, T> {
-    location: Location<E, T>,
+    pub(super) location: Location<E, T>,
     value: PhantomData<fn() -> T>,
 }
 
@@ -243,7 +78,16 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
     where
         T::Kind: Equality<T>,
     {
-        self.compare("=", self.param(&value))
+        let json = value.to_json();
+        let filter = self.compare("=", encode::<T::Kind>(&json, self.location.time));
+        // Inside `any(…)`, equalities on exact kinds become a `@>` pre-filter on the list, which GIN serves.
+        if !<T::Kind as Kind>::CONTAINMENT_EXACT || json.is_null() {
+            return filter;
+        }
+        match self.location.target.partial(json) {
+            Some(partial) => filter.with_prefilter(partial),
+            None => filter,
+        }
     }
 
     /// Not equal to `value` (a missing or null field matches neither `eq` nor `ne`).
@@ -371,6 +215,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
         match <T::Kind as Containing<T, V>>::containment(&value) {
             Containment::Substring(s) => self.like_filter("LIKE", format!("%{}%", escape_like(&s))),
             Containment::Element(element) => self.location.target.containment(Value::Array(vec![element])),
+            Containment::Invalid(reason) => Filter::invalid(reason),
         }
     }
 
@@ -435,7 +280,9 @@ impl<E: 'static, T: FieldType + ListField + 'static> Field<E, T> {
     pub fn contains_any<V: Operand<T::Element>>(&self, values: impl IntoIterator<Item = V>) -> Filter<E> {
         Filter::any(values.into_iter().map(|v| self.location.target.containment(Value::Array(vec![v.to_json()]))))
     }
+}
 
+impl<E: 'static, T: FieldType + Sequence + 'static> Field<E, T> {
     /// An empty list.
     pub fn is_empty(&self) -> Filter<E> {
         Filter::expr(Expr::text(format!("{} = '[]'::jsonb", self.location.target.json_expr())))
@@ -488,13 +335,6 @@ fn escape_like(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_paths() {
-        assert_eq!(json_path(&["owner", "team"], true), "data->'owner'->>'team'");
-        assert_eq!(json_path(&["it's"], false), "data->'it''s'");
-        assert_eq!(json_path(&[r"a\b"], true), r"data->>E'a\\b'");
-    }
 
     #[test]
     fn like_escaping() {

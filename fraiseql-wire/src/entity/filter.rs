@@ -3,6 +3,8 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use serde_json::Value;
+
 use crate::error::BuildError;
 use crate::sql::{Expr, Node};
 
@@ -12,12 +14,16 @@ use crate::sql::{Expr, Node};
 /// Filters of different entities do not mix: passing a `Filter<Owner>` to a `Query<Project>` is a compile error.
 pub struct Filter<E> {
     pub(crate) node: Node,
+    /// JSON values the root (the document, or an element inside `any`) must contain whenever this filter holds:
+    /// from its equalities on strings, integers and booleans and its containments, and-ed together. `any` turns
+    /// them into a `@>` on the list that a GIN index serves, before the exact test runs.
+    pub(crate) prefilter: Vec<Value>,
     entity: PhantomData<fn(&E)>,
 }
 
 impl<E> Clone for Filter<E> {
     fn clone(&self) -> Self {
-        Filter::from_node(self.node.clone())
+        Filter { node: self.node.clone(), prefilter: self.prefilter.clone(), entity: PhantomData }
     }
 }
 
@@ -35,7 +41,13 @@ impl<E> fmt::Debug for Filter<E> {
 
 impl<E> Filter<E> {
     pub(crate) fn from_node(node: Node) -> Self {
-        Filter { node, entity: PhantomData }
+        Filter { node, prefilter: Vec::new(), entity: PhantomData }
+    }
+
+    /// This filter, known to hold only where the root contains `partial`.
+    pub(crate) fn with_prefilter(mut self, partial: Value) -> Self {
+        self.prefilter.push(partial);
+        self
     }
 
     pub(crate) fn expr(expr: Expr) -> Self {
@@ -76,7 +88,15 @@ impl<E> Filter<E> {
 
     /// All of the filters (true when there are none).
     pub fn all(filters: impl IntoIterator<Item = Filter<E>>) -> Self {
-        Filter::from_node(Node::all(filters.into_iter().map(|filter| filter.node)))
+        let mut prefilter = Vec::new();
+        let nodes: Vec<Node> = filters
+            .into_iter()
+            .map(|filter| {
+                prefilter.extend(filter.prefilter);
+                filter.node
+            })
+            .collect();
+        Filter { node: Node::all(nodes), prefilter, entity: PhantomData }
     }
 
     /// Any of the filters (false when there are none).

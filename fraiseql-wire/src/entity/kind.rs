@@ -54,6 +54,11 @@ pub trait Kind: Sealed {
     #[doc(hidden)]
     const TIME: Option<TimeFamily> = None;
 
+    /// Whether SQL equality on this kind holds exactly when the document contains the value's JSON (strings,
+    /// integers, booleans), so an equality can also be written as a `@>` that a GIN index serves.
+    #[doc(hidden)]
+    const CONTAINMENT_EXACT: bool = false;
+
     /// The parameter for a JSON value of this kind.
     fn param(value: &Value) -> Param {
         match value {
@@ -106,8 +111,18 @@ macro_rules! kinds {
         }
     )*};
 }
-kinds!(Text => None, Number => Some("numeric"), Double => Some("float8"), Real => Some("float4"));
-kinds!(Boolean => Some("boolean"), Uuid => Some("uuid"));
+kinds!(Double => Some("float8"), Real => Some("float4"), Uuid => Some("uuid"));
+
+macro_rules! exact_kinds {
+    ($($kind:ty => $sql_type:expr),* $(,)?) => {$(
+        impl Sealed for $kind {}
+        impl Kind for $kind {
+            const SQL_TYPE: Option<&'static str> = $sql_type;
+            const CONTAINMENT_EXACT: bool = true;
+        }
+    )*};
+}
+exact_kinds!(Text => None, Number => Some("numeric"), Boolean => Some("boolean"));
 
 macro_rules! time_kinds {
     ($($kind:ty => $sql_type:literal, $family:ident),* $(,)?) => {$(
@@ -123,6 +138,15 @@ macro_rules! time_kinds {
     )*};
 }
 time_kinds!(Timestamp => "timestamptz", Instant, LocalDateTime => "timestamp", Local, Date => "date", Date);
+
+/// JSON arrays of nested documents of type `D`.
+#[derive(Debug)]
+pub struct Documents<D>(std::marker::PhantomData<D>);
+
+impl<D> Sealed for Documents<D> {}
+impl<D> Kind for Documents<D> {
+    const SQL_TYPE: Option<&'static str> = Some("jsonb");
+}
 
 impl<K: Kind> Sealed for List<K> {}
 impl<K: Kind> Kind for List<K> {
@@ -228,10 +252,33 @@ impl<T: FieldType> FieldType for Option<T> {
     }
 }
 
-impl<T: FieldType> FieldType for Vec<T> {
-    type Kind = List<T::Kind>;
+impl<T: Element> FieldType for Vec<T> {
+    type Kind = T::ListKind;
     fn to_json(&self) -> Value {
-        Value::Array(self.iter().map(FieldType::to_json).collect())
+        Value::Array(self.iter().map(Element::element_json).collect())
+    }
+}
+
+/// What a `Vec` field can hold: a field type (a list of scalars) or a [`Document`](crate::Document) (a list of
+/// documents, implemented by `#[derive(Document)]`).
+#[diagnostic::on_unimplemented(
+    message = "`Vec<{Self}>` cannot be a field of an entity or document",
+    label = "not a list element type",
+    note = "a list holds field types (strings, numbers, dates, `Scalar`s) or documents (`#[derive(Document)]`)"
+)]
+pub trait Element {
+    /// The kind of a list of this element.
+    type ListKind: Kind;
+
+    /// The element as JSON, when a list of it is compared as a whole (`null` for documents, which never are).
+    #[doc(hidden)]
+    fn element_json(&self) -> Value;
+}
+
+impl<T: FieldType> Element for T {
+    type ListKind = List<T::Kind>;
+    fn element_json(&self) -> Value {
+        self.to_json()
     }
 }
 
@@ -279,7 +326,8 @@ text_operands!(String, Option<String>, Box<str>, Option<Box<str>>);
 /// What `contains` means for a field: a substring for text, an element for a list.
 #[diagnostic::on_unimplemented(
     message = "`contains` cannot take a value of type `{V}` for a field of type `{T}`",
-    note = "on text it takes a `&str` substring; on a `Vec<T>` it takes one element of type `T`"
+    note = "on text it takes a `&str` substring; on a `Vec<T>` it takes one element of type `T`; on a list of \
+            documents, a reference to any serializable value shaped like part of one element"
 )]
 pub trait Containing<T: ?Sized, V>: Sealed {
     #[doc(hidden)]
@@ -290,6 +338,17 @@ pub trait Containing<T: ?Sized, V>: Sealed {
 pub enum Containment {
     Substring(String),
     Element(Value),
+    /// The value could not be made into JSON.
+    Invalid(String),
+}
+
+impl<T: ?Sized, D, P: serde::Serialize> Containing<T, &P> for Documents<D> {
+    fn containment(value: &&P) -> Containment {
+        match serde_json::to_value(*value) {
+            Ok(partial) => Containment::Element(partial),
+            Err(error) => Containment::Invalid(format!("the value for `contains` cannot be serialized: {error}")),
+        }
+    }
 }
 
 impl<T: ?Sized, V: AsRef<str>> Containing<T, V> for Text {
@@ -326,6 +385,16 @@ impl<T: FieldType> ListField for Vec<T> {
 impl<T: FieldType> ListField for Option<Vec<T>> {
     type Element = T;
 }
+
+/// Fields that hold a JSON array of anything: `Vec<T>` of field types or documents.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a list field",
+    note = "is_empty/len_* apply to `Vec<T>` fields"
+)]
+pub trait Sequence: Shape {}
+
+impl<T: Element> Sequence for Vec<T> {}
+impl<T: Element> Sequence for Option<Vec<T>> {}
 
 /// Fields that may be missing or JSON `null`: `Option<T>`.
 #[diagnostic::on_unimplemented(

@@ -14,6 +14,8 @@
 //! | `is_null` | `data->>'score' IS NULL` (missing or JSON null) | – |
 //! | list `contains`, `contains_all`, `contains_any` | `data @> $1::jsonb` (`{"tags":["x"]}`) | GIN `jsonb_path_ops` on `data` |
 //! | document `contains`, `matches` | `data @> $1::jsonb` | GIN `jsonb_path_ops` on `data` |
+//! | list of documents `any(\|l\| …)` | `data @> $1::jsonb AND EXISTS (SELECT 1 FROM jsonb_array_elements(data->'labels') AS __e1(value) WHERE …)`, the `@>` holding the element filter's equalities on strings, integers and booleans (see [`DocumentList`]) | GIN `jsonb_path_ops` on `data`, through the `@>` |
+//! | list of documents `all(\|l\| …)` | `CASE WHEN jsonb_typeof(data->'labels') = 'array' THEN NOT EXISTS (… WHERE (…) IS NOT TRUE) END` | – |
 //! | date and time `eq`, `gt`, `between`… | `(data->>'at')::timestamptz > $1::timestamptz` (`timestamp`, `date` for the naive types), or as [`#[entity(time = …)]`](time) says | none for the default cast; btree on `(fraiseql_timestamptz(data->>'at'))` for `time = "rfc3339"`, on `((data->>'at')::numeric)` for `"epoch"` |
 //! | `column` fields | `"id" = $1` (the column's own type) | the column's index |
 //!
@@ -24,9 +26,11 @@
 //! `float8` and `f32` as `float4` (so a value read from a row, for keyset pagination, equals that row's own key
 //! even when the document holds more digits than a float keeps), text as text.
 
+mod documents;
 mod field;
 mod filter;
 pub mod kind;
+mod location;
 mod order;
 mod query;
 pub(crate) mod support;
@@ -34,6 +38,7 @@ pub mod time;
 
 use serde::de::DeserializeOwned;
 
+pub use documents::{DocumentList, ElementFields};
 pub use field::Field;
 pub use filter::Filter;
 pub use kind::FieldType;
@@ -81,7 +86,7 @@ pub trait Entity: DeserializeOwned + Sized + 'static {
 }
 
 /// A struct nested inside an entity's document: implement it with `#[derive(Document)]`.
-pub trait Document: DeserializeOwned + Sized + 'static {
+pub trait Document: DeserializeOwned + kind::Element + Sized + 'static {
     /// The generated struct of field handles, rooted in entity `E`.
     type Fields<E: 'static>;
 

@@ -98,6 +98,12 @@ pub(crate) enum Node {
     And(Vec<Node>),
     Or(Vec<Node>),
     Not(Box<Node>),
+    /// A condition inside SQL text: `EXISTS (SELECT … WHERE ` condition `)`.
+    Within {
+        before: String,
+        inner: Box<Node>,
+        after: String,
+    },
     /// A condition that could not be built; rendering reports it.
     Invalid(BuildError),
 }
@@ -164,6 +170,11 @@ impl Node {
                 out.push_str("NOT (");
                 node.write(out, params)?;
                 out.push(')');
+            }
+            Node::Within { before, inner, after } => {
+                out.push_str(before);
+                inner.write(out, params)?;
+                out.push_str(after);
             }
             Node::Invalid(error) => return Err(error.clone()),
         }

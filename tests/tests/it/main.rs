@@ -9,6 +9,7 @@ mod architecture;
 mod cancel;
 mod connect;
 mod differential;
+mod entity_documents;
 mod entity_indexes;
 mod entity_operators;
 mod entity_time;

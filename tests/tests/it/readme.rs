@@ -45,6 +45,8 @@ async fn the_typed_tour_runs_against_the_cluster() {
              'score', CASE WHEN i % 4 = 0 THEN NULL ELSE (i % 7) * 0.5 END,
              'tags', CASE WHEN i % 2 = 0 THEN '[\"rust\", \"db\"]'::jsonb ELSE '[\"go\"]'::jsonb END,
              'owner', jsonb_build_object('team', CASE WHEN i % 5 = 0 THEN 'web' ELSE 'core' END),
+             'labels', CASE WHEN i % 4 = 0 THEN '[]'::jsonb
+                            ELSE jsonb_build_array(jsonb_build_object('name', 'urgent', 'weight', i % 3)) END,
              'createdAt', CASE WHEN i % 6 = 0 THEN '2025-12-31T23:00:00-02:00' ELSE '2026-11-23T09:30:00.25+01:00' END)
          FROM generate_series(1, 500) i;
          CREATE VIEW app.v_project AS SELECT id, data FROM app.project;",

@@ -556,3 +556,53 @@ fn dates_and_times() {
     snapshot.push_str(&case("keyset after a row, mixed storages", &keyset.limit(10)));
     insta::assert_snapshot!(snapshot);
 }
+
+#[allow(dead_code)] // only the handles are used
+#[derive(serde::Deserialize, fraiseql_wire::Document)]
+struct LineItem {
+    sku: String,
+    qty: i64,
+    price: f64,
+}
+
+#[allow(dead_code)]
+#[derive(serde::Deserialize, Entity)]
+#[entity(view = "v_order")]
+struct Order {
+    #[entity(column = "id")]
+    id: i64,
+    items: Vec<LineItem>,
+    shipments: Option<Vec<Shipment>>,
+}
+
+#[allow(dead_code)]
+#[derive(serde::Deserialize, fraiseql_wire::Document)]
+struct Shipment {
+    carrier: String,
+    items: Vec<LineItem>,
+}
+
+#[test]
+fn arrays_of_documents() {
+    let o = Order::fields();
+    let cases: Vec<(&str, Filter<Order>)> = vec![
+        ("any: an equality, also a @> pre-filter", o.items.any(|i| i.sku.eq("A-1"))),
+        (
+            "any: equalities and a range (only the equalities pre-filter)",
+            o.items.any(|i| i.sku.eq("A-1") & i.qty.eq(2) & i.price.gt(9.5)),
+        ),
+        ("any: a float equality is not exact as JSON, so no pre-filter", o.items.any(|i| i.price.eq(9.5))),
+        ("any: or and not leave nothing to pre-filter", o.items.any(|i| i.sku.eq("A") | !i.qty.eq(1))),
+        (
+            "any: nested, the inner equality in the outer pre-filter",
+            o.shipments.any(|s| s.carrier.eq("ups") & s.items.any(|i| i.sku.eq("B"))),
+        ),
+        ("all", o.items.all(|i| i.qty.gte(1))),
+        ("all: nested any", o.shipments.all(|s| s.items.any(|i| i.qty.gt(3)))),
+        ("contains", o.items.contains(&json!({"sku": "A-1", "qty": 2}))),
+        ("is_empty and len_gte", o.items.is_empty() | o.shipments.len_gte(2)),
+    ];
+    let snapshot: String =
+        cases.into_iter().map(|(label, filter)| case(label, &Order::select().filter_by(filter))).collect();
+    insta::assert_snapshot!(snapshot);
+}

@@ -15,6 +15,12 @@ struct Owner {
     team: String,
 }
 
+#[derive(Debug, Deserialize, Document)]
+struct Label {
+    name: String,
+    weight: i32,
+}
+
 #[derive(Debug, Deserialize, Entity)]
 #[entity(view = "v_project", schema = "app")] // view required, schema optional
 #[serde(rename_all = "camelCase")] // honoured: filters target the keys serde reads
@@ -27,6 +33,7 @@ struct Project {
     score: Option<f64>,
     tags: Vec<String>,
     owner: Owner, // nested: filters reach into it
+    labels: Vec<Label>, // an array of documents: any/all take a filter on one element
     created_at: DateTime<Utc>, // compared as the instant, whatever offset and precision the text has
 }
 
@@ -36,6 +43,7 @@ async fn typed_tour(client: &Client) -> fraiseql_wire::Result<()> {
         .filter(|p| p.status.eq(Status::Active).and(p.priority.gte(3)).and(p.owner.team.eq("core")))
         .filter(|p| p.created_at.gte(since))
         .filter(|p| p.tags.contains("rust").or(p.score.is_null()))
+        .filter(|p| p.labels.any(|l| l.name.eq("urgent").and(l.weight.gte(2))).or(p.labels.is_empty()))
         .order_by(|p| (p.priority.desc(), p.id.asc()))
         .limit(100)
         .stream(); // impl Stream<Item = fraiseql_wire::Result<Project>>

@@ -1,0 +1,224 @@
+//! Where a field's value is read: a view column or a JSON path, and the SQL expression, cast and parameter that
+//! compare it.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::filter::Filter;
+use super::kind::{FieldType, Kind, Temporal};
+use super::time::TimeStorage;
+use crate::sql::{Expr, Param, quote_identifier, quote_literal};
+
+/// Reads a value of type `T` out of an entity `E` (for keyset pagination).
+pub(crate) type Getter<E, T> = Arc<dyn Fn(&E) -> &T + Send + Sync>;
+
+/// Where a value lives: a real column of the view, or a path of keys inside a JSON value, the row's `data`
+/// document or an element of an array being searched (`any`/`all`, nested `depth` deep).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    Column(&'static str),
+    Json { depth: u8, keys: Vec<&'static str> },
+}
+
+impl Target {
+    /// The value as SQL text (`->>` for the last key).
+    pub(crate) fn text_expr(&self) -> String {
+        match self {
+            Target::Column(name) => quote_identifier(name),
+            Target::Json { depth, keys } => json_path(*depth, keys, true),
+        }
+    }
+
+    /// The value cast to the SQL type it compares as: the expression that filters and ordering share, so one
+    /// expression index serves both. Dates and times read through their [`TimeStorage`]'s function, if it has one.
+    pub(crate) fn typed_expr<K: Kind>(&self, time: TimeStorage) -> String {
+        match (self, K::TIME, time) {
+            (Target::Column(_), ..) => self.text_expr(),
+            (Target::Json { .. }, Some(family), TimeStorage::Rfc3339) => {
+                format!("{}({})", family.function(), self.text_expr())
+            }
+            (Target::Json { .. }, ..) => match compared_as::<K>(time) {
+                Some(sql_type) => format!("({})::{sql_type}", self.text_expr()),
+                None => self.text_expr(),
+            },
+        }
+    }
+
+    /// The cast written after a parameter compared with [`typed_expr`](Self::typed_expr): none for columns, whose
+    /// type the server infers.
+    pub(crate) fn param_cast<K: Kind>(&self, time: TimeStorage) -> String {
+        match (self, compared_as::<K>(time)) {
+            (Target::Json { .. }, Some(sql_type)) => format!("::{sql_type}"),
+            _ => String::new(),
+        }
+    }
+
+    /// The value as `jsonb`.
+    pub(crate) fn json_expr(&self) -> String {
+        match self {
+            Target::Column(name) => format!("to_jsonb({})", quote_identifier(name)),
+            Target::Json { depth, keys } => json_path(*depth, keys, false),
+        }
+    }
+
+    /// How deep in `any`/`all` element searches this value is (0: in the row's document).
+    pub(crate) fn depth(&self) -> u8 {
+        match self {
+            Target::Column(_) => 0,
+            Target::Json { depth, .. } => *depth,
+        }
+    }
+
+    /// The JSON value at the root (the document or the element) that holds `leaf` at this path; `None` for a
+    /// column.
+    pub(crate) fn partial(&self, leaf: Value) -> Option<Value> {
+        match self {
+            Target::Column(_) => None,
+            Target::Json { keys, .. } => Some(
+                keys.iter()
+                    .rev()
+                    .fold(leaf, |inner, key| Value::Object([(key.to_string(), inner)].into_iter().collect())),
+            ),
+        }
+    }
+
+    /// A `@>` condition: the root must contain `leaf` at this path (in the row's document, served by a GIN
+    /// index on `data`). Inside `any`, it is also a pre-filter for the list.
+    pub(crate) fn containment<E>(&self, leaf: Value) -> Filter<E> {
+        let (expr, document) = match self.partial(leaf.clone()) {
+            Some(document) => (json_path(self.depth(), &[], false), document),
+            None => (self.json_expr(), leaf),
+        };
+        let filter = Filter::expr(Expr::compare(format!("{expr} @> "), Param::text(document.to_string()), "::jsonb"));
+        match self {
+            Target::Json { .. } => filter.with_prefilter(document),
+            Target::Column(_) => filter,
+        }
+    }
+}
+
+/// The SQL type a value of kind `K` stored as `time` compares as (`None`: as text).
+pub(crate) fn compared_as<K: Kind>(time: TimeStorage) -> Option<&'static str> {
+    match K::TIME {
+        Some(_) => time.compared_as().or(K::SQL_TYPE),
+        None => K::SQL_TYPE,
+    }
+}
+
+/// The parameter for `value`, of kind `K`, compared with a field stored as `time`.
+pub(crate) fn encode<K: Kind>(value: &Value, time: TimeStorage) -> Param {
+    match K::TIME {
+        Some(_) => time.param(value),
+        None => K::param(value),
+    }
+}
+
+/// The root of a JSON path: the row's `data`, or the element of the `depth`-th nested `any`/`all`.
+fn json_root(depth: u8) -> String {
+    if depth == 0 { "data".to_owned() } else { format!("__e{depth}.value") }
+}
+
+/// `data->'a'->'b'` or `data->'a'->>'b'` (from an element: `__e1.value->'a'`).
+fn json_path(depth: u8, keys: &[&str], last_as_text: bool) -> String {
+    let mut out = json_root(depth);
+    for (i, key) in keys.iter().enumerate() {
+        out.push_str(if last_as_text && i + 1 == keys.len() { "->>" } else { "->" });
+        out.push_str(&quote_literal(key));
+    }
+    out
+}
+
+/// The location of a value of type `T` inside entity `E`; what generated code builds field handles from.
+#[doc(hidden)]
+pub struct Location<E, T: ?Sized> {
+    pub(crate) target: Target,
+    pub(crate) get: Getter<E, T>,
+    pub(crate) unique: bool,
+    /// How dates and times at and under this location are stored.
+    pub(crate) time: TimeStorage,
+}
+
+impl<E, T: ?Sized> Clone for Location<E, T> {
+    fn clone(&self) -> Self {
+        Location { target: self.target.clone(), get: self.get.clone(), unique: self.unique, time: self.time }
+    }
+}
+
+impl<E: 'static> Location<E, E> {
+    /// The entity itself: the whole `data` document.
+    pub fn root() -> Self {
+        Location::element(0, TimeStorage::Cast)
+    }
+
+    /// An element of an array searched by `any`/`all`, `depth` searches deep, as the root its filters see.
+    pub(crate) fn element(depth: u8, time: TimeStorage) -> Self {
+        Location { target: Target::Json { depth, keys: Vec::new() }, get: Arc::new(|e: &E| e), unique: false, time }
+    }
+}
+
+impl<E: 'static, T: 'static> Location<E, T> {
+    /// A key of this document. `unique` marks a key that identifies a row (`#[entity(order_key)]`).
+    pub fn key<U: 'static>(&self, key: &'static str, get: fn(&T) -> &U, unique: bool) -> Location<E, U> {
+        let parent = self.get.clone();
+        let target = match &self.target {
+            Target::Json { depth, keys } => {
+                Target::Json { depth: *depth, keys: keys.iter().copied().chain([key]).collect() }
+            }
+            // Columns are scalars; generated code never nests under one.
+            Target::Column(_) => Target::Json { depth: 0, keys: vec![key] },
+        };
+        Location { target, get: Arc::new(move |e: &E| get(parent(e))), unique, time: self.time }
+    }
+
+    /// A real column of the view (`#[entity(column = "…")]`); unique, as a view's key column is.
+    pub fn column<U: 'static>(&self, name: &'static str, get: fn(&T) -> &U) -> Location<E, U> {
+        let parent = self.get.clone();
+        Location {
+            target: Target::Column(name),
+            get: Arc::new(move |e: &E| get(parent(e))),
+            unique: true,
+            time: self.time,
+        }
+    }
+
+    /// How the dates and times under this location are stored, unless a field says otherwise
+    /// (`#[entity(time = "…")]` on the entity).
+    pub fn time_default(mut self, time: TimeStorage) -> Self {
+        self.time = time;
+        self
+    }
+
+    /// How this field's date or time is stored (`#[entity(time = "…")]` on the field): only for date and time
+    /// fields, so the attribute on any other field is a compile error.
+    pub fn stored_as(mut self, time: TimeStorage) -> Self
+    where
+        T: FieldType,
+        T::Kind: Temporal<T>,
+    {
+        self.time = time;
+        self
+    }
+
+    /// A `@>` condition on this document: it contains `partial`.
+    pub fn contains_json<P: serde::Serialize + ?Sized>(&self, partial: &P) -> Filter<E> {
+        match serde_json::to_value(partial) {
+            Ok(value) => self.target.containment(value),
+            Err(error) => Filter::invalid(format!("the value for `contains` cannot be serialized: {error}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_paths() {
+        assert_eq!(json_path(0, &["owner", "team"], true), "data->'owner'->>'team'");
+        assert_eq!(json_path(0, &["it's"], false), "data->'it''s'");
+        assert_eq!(json_path(0, &[r"a\b"], true), r"data->>E'a\\b'");
+
+        assert_eq!(json_path(2, &["sku"], true), "__e2.value->>'sku'");
+    }
+}
