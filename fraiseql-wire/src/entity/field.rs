@@ -206,6 +206,23 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
         self.like_filter("ILIKE", pattern.to_owned())
     }
 
+    /// Matches the POSIX regular expression `pattern` (`~`, a bound parameter; an invalid pattern is the
+    /// server's error 2201B). A trigram GIN index (`pg_trgm`) on the expression can serve it.
+    pub fn matches_regex(&self, pattern: &str) -> Filter<E>
+    where
+        T::Kind: Textual<T>,
+    {
+        self.like_filter("~", pattern.to_owned())
+    }
+
+    /// `matches_regex`, ignoring case (`~*`).
+    pub fn matches_regex_ci(&self, pattern: &str) -> Filter<E>
+    where
+        T::Kind: Textual<T>,
+    {
+        self.like_filter("~*", pattern.to_owned())
+    }
+
     /// For text: contains the substring (taken literally). For a list: contains the element (`@>`, served by a
     /// GIN index on `data`).
     pub fn contains<V>(&self, value: V) -> Filter<E>
@@ -219,7 +236,8 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
         }
     }
 
-    /// Missing, or JSON `null`.
+    /// Missing, or JSON `null` ([`is_missing`](Field::is_missing) and [`is_json_null`](Field::is_json_null) tell
+    /// them apart).
     pub fn is_null(&self) -> Filter<E>
     where
         T: Nullable,
@@ -233,6 +251,26 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
         T: Nullable,
     {
         Filter::expr(Expr::text(format!("{} IS NOT NULL", self.location.target.text_expr())))
+    }
+
+    /// The key is absent (JSON `null` is present: see [`is_json_null`](Field::is_json_null)).
+    pub fn is_missing(&self) -> Filter<E>
+    where
+        T: Nullable,
+    {
+        Filter::expr(Expr::text(format!("{} IS NULL", self.location.target.json_expr())))
+    }
+
+    /// The key is present with the value JSON `null`.
+    pub fn is_json_null(&self) -> Filter<E>
+    where
+        T: Nullable,
+    {
+        // Never unknown: a missing key is simply not JSON null.
+        Filter::expr(Expr::text(format!(
+            "COALESCE(jsonb_typeof({}) = 'null', FALSE)",
+            self.location.target.json_expr()
+        )))
     }
 
     /// Ascending order on this field.

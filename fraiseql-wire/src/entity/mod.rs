@@ -10,8 +10,10 @@
 //! | `f64` `eq`, `gt`, `between`… (`f32`: `float4`) | `(data->>'score')::float8 > $1::float8` | btree on `((data->>'score')::float8)` |
 //! | boolean `eq` | `(data->>'done')::boolean = $1::boolean` | btree on that expression |
 //! | `in_list` / `not_in` | `data->>'status' = ANY($1::text[])` / `<> ALL(…)` | btree on the expression |
-//! | `starts_with`, `like`, `ilike` | `data->>'name' LIKE $1` (prefix escaped) | btree with `text_pattern_ops` for prefixes, trigram GIN for the rest |
+//! | `starts_with`, `contains`, `like`, `ilike` | `data->>'name' LIKE $1` (prefix escaped) | btree with `text_pattern_ops` for prefixes, trigram GIN (`CREATE INDEX … USING gin ((data->>'name') gin_trgm_ops)`) for the rest |
 //! | `is_null` | `data->>'score' IS NULL` (missing or JSON null) | – |
+//! | `is_missing` / `is_json_null` | `data->'score' IS NULL` / `COALESCE(jsonb_typeof(data->'score') = 'null', FALSE)` | – |
+//! | `matches_regex`, `matches_regex_ci` | `data->>'name' ~ $1` / `~* $1` | trigram GIN (`pg_trgm`, `gin_trgm_ops`) on `(data->>'name')`; a btree for an anchored prefix |
 //! | list `contains`, `contains_all`, `contains_any` | `data @> $1::jsonb` (`{"tags":["x"]}`) | GIN `jsonb_path_ops` on `data` |
 //! | document `contains`, `matches` | `data @> $1::jsonb` | GIN `jsonb_path_ops` on `data` |
 //! | list of documents `any(\|l\| …)` | `data @> $1::jsonb AND EXISTS (SELECT 1 FROM jsonb_array_elements(data->'labels') AS __e1(value) WHERE …)`, the `@>` holding the element filter's equalities on strings, integers and booleans (see [`DocumentList`]) | GIN `jsonb_path_ops` on `data`, through the `@>` |

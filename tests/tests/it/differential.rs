@@ -49,6 +49,10 @@ enum Expr {
     NameLike(String),
     NameIsNull,
     NameIsNotNull,
+    NameIsMissing,
+    NameIsJsonNull,
+    NameMatches(&'static str),
+    NameMatchesCi(&'static str),
     PriorityEq(i64),
     PriorityGt(i64),
     PriorityLte(i64),
@@ -84,6 +88,10 @@ impl Expr {
             Expr::NameLike(s) => d.name.like(s),
             Expr::NameIsNull => d.name.is_null(),
             Expr::NameIsNotNull => d.name.is_not_null(),
+            Expr::NameIsMissing => d.name.is_missing(),
+            Expr::NameIsJsonNull => d.name.is_json_null(),
+            Expr::NameMatches(p) => d.name.matches_regex(p),
+            Expr::NameMatchesCi(p) => d.name.matches_regex_ci(p),
             Expr::PriorityEq(n) => d.priority.eq(*n),
             Expr::PriorityGt(n) => d.priority.gt(*n),
             Expr::PriorityLte(n) => d.priority.lte(*n),
@@ -122,6 +130,10 @@ impl Expr {
             Expr::NameLike(p) => name.map(|n| like(&n, p)),
             Expr::NameIsNull => Some(name.is_none()),
             Expr::NameIsNotNull => Some(name.is_some()),
+            Expr::NameIsMissing => Some(doc.get("name").is_none()),
+            Expr::NameIsJsonNull => Some(doc.get("name") == Some(&Value::Null)),
+            Expr::NameMatches(p) => name.map(|n| regex(p, false).is_match(&n)),
+            Expr::NameMatchesCi(p) => name.map(|n| regex(p, true).is_match(&n)),
             Expr::PriorityEq(n) => priority.map(|p| p == *n as f64),
             Expr::PriorityGt(n) => priority.map(|p| p > *n as f64),
             Expr::PriorityLte(n) => priority.map(|p| p <= *n as f64),
@@ -202,6 +214,13 @@ fn like(text: &str, pattern: &str) -> bool {
     matches(&t, &p)
 }
 
+/// Regular expressions that mean the same in PostgreSQL's ARE syntax and the regex crate's.
+const PATTERNS: &[&str] = &["^a", "b$", "a.b", "^(a|é)+$", "^$", "[%_]", "A", "\\\\"];
+
+fn regex(pattern: &str, ignore_case: bool) -> regex::Regex {
+    regex::RegexBuilder::new(pattern).case_insensitive(ignore_case).build().expect("a valid pattern")
+}
+
 /// Short strings over a small alphabet (with LIKE metacharacters and non-ASCII), so values collide often.
 fn word() -> impl Strategy<Value = String> {
     proptest::collection::vec(prop_oneof![Just('a'), Just('b'), Just('%'), Just('_'), Just('é'), Just('\\')], 0..4)
@@ -229,6 +248,10 @@ fn leaf() -> impl Strategy<Value = Expr> {
             .prop_map(Expr::NameLike),
         Just(Expr::NameIsNull),
         Just(Expr::NameIsNotNull),
+        Just(Expr::NameIsMissing),
+        Just(Expr::NameIsJsonNull),
+        proptest::sample::select(PATTERNS).prop_map(Expr::NameMatches),
+        proptest::sample::select(PATTERNS).prop_map(Expr::NameMatchesCi),
         small_int().prop_map(Expr::PriorityEq),
         small_int().prop_map(Expr::PriorityGt),
         small_int().prop_map(Expr::PriorityLte),

@@ -159,3 +159,39 @@ async fn numeric_expression_index_serves_filters_and_order_by() {
     assert!(plan.uses_index("t_priority"), "{plan}");
     assert_eq!(ids(query).await, [50_001, 50_002, 50_003, 50_004, 50_005]);
 }
+
+#[tokio::test]
+async fn trigram_index_serves_regular_expressions_and_substrings() {
+    let (db, client) = setup().await;
+    db.execute(
+        "CREATE EXTENSION pg_trgm;
+         CREATE INDEX t_name_trgm ON app.t USING gin ((data->>'name') gin_trgm_ops);
+         ANALYZE app.t;",
+    )
+    .await;
+
+    let query = Project::query(&client).filter(|p| p.name.matches_regex("ct 4242[0-9]$"));
+    let plan = explain(&db, &query).await;
+    assert!(plan.uses_index("t_name_trgm") && !plan.has("Seq Scan"), "{plan}");
+    assert_eq!(ids(query.order_by(|p| p.id.asc())).await, (42_420..=42_429).collect::<Vec<_>>());
+
+    // An anchored pattern has a fixed prefix, which the plain btree serves (the C collation).
+    let query = Project::query(&client).filter(|p| p.name.matches_regex("^project 4242[0-9]$"));
+    let plan = explain(&db, &query).await;
+    assert!(!plan.has("Seq Scan"), "{plan}");
+    assert_eq!(ids(query.order_by(|p| p.id.asc())).await, (42_420..=42_429).collect::<Vec<_>>());
+
+    let query = Project::query(&client).filter(|p| p.name.matches_regex_ci("PROJECT 9876[0-9]"));
+    let plan = explain(&db, &query).await;
+    assert!(plan.uses_index("t_name_trgm"), "{plan}");
+    assert_eq!(ids(query.order_by(|p| p.id.asc())).await, (98_760..=98_769).collect::<Vec<_>>());
+
+    // `contains` on text is `LIKE '%…%'`, which the same index serves.
+    let query = Project::query(&client).filter(|p| p.name.contains("ct 7777"));
+    let plan = explain(&db, &query).await;
+    assert!(plan.uses_index("t_name_trgm") && !plan.has("Seq Scan"), "{plan}");
+    assert_eq!(
+        ids(query.order_by(|p| p.id.asc())).await,
+        (0..=10).map(|n| if n == 0 { 7777 } else { 77_770 + n - 1 }).collect::<Vec<_>>()
+    );
+}

@@ -606,3 +606,16 @@ fn arrays_of_documents() {
         cases.into_iter().map(|(label, filter)| case(label, &Order::select().filter_by(filter))).collect();
     insta::assert_snapshot!(snapshot);
 }
+
+#[test]
+fn presence_and_regular_expressions() {
+    let p = Project::fields();
+    let snapshot = filters(vec![
+        ("is_missing: the key is absent", p.score.is_missing()),
+        ("is_json_null: present and null, never unknown", p.score.is_json_null()),
+        ("is_missing on a nested key", p.owner.lead.is_missing()),
+        ("matches_regex", p.name.matches_regex("^p[0-9]+$")),
+        ("matches_regex_ci", p.name.matches_regex_ci("hotfix")),
+    ]);
+    insta::assert_snapshot!(snapshot);
+}
