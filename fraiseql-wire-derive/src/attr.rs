@@ -134,6 +134,8 @@ pub(crate) struct SerdeField {
     pub(crate) skip: bool,
     /// `flatten`: the field's keys are spliced into the enclosing document.
     pub(crate) flatten: Option<Span>,
+    /// `with` or `deserialize_with`: the value is read in a form of the user's choosing (the key's name).
+    pub(crate) with: Option<Spanned<&'static str>>,
 }
 
 /// Reads every `#[entity(...)]` on the type.
@@ -302,6 +304,11 @@ pub(crate) fn serde_field(attrs: &[Attribute]) -> SerdeField {
                 }
                 "flatten" => {
                     out.flatten = Some(key_span(&meta));
+                    skip_value(meta.input)?;
+                }
+                "with" | "deserialize_with" => {
+                    let name = if key == "with" { "with" } else { "deserialize_with" };
+                    out.with = Some(Spanned { value: name, span: key_span(&meta) });
                     skip_value(meta.input)?;
                 }
                 _ => skip_value(meta.input)?,

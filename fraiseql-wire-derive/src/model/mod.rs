@@ -302,6 +302,19 @@ fn container(
             }
             continue;
         }
+        if let (Some(with), None) = (&theirs.with, &ours.time) {
+            errors.at(
+                with.span,
+                format!(
+                    "`#[serde({})]` reads this field in a form of its own, so the filters generated for its type \
+                     could compare the wrong thing; for a date or time, say how the document stores it with \
+                     `#[entity(time = \"rfc3339\")]` (or \"cast\", \"epoch\", \"epoch_ms\"), otherwise add \
+                     `#[entity(skip)]`",
+                    with.value
+                ),
+            );
+            continue;
+        }
         if name == LOCATION_FIELD {
             errors.spanned(
                 ident,

@@ -298,9 +298,15 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
             descending,
             nulls_first: None,
             unique: self.location.unique,
-            nullable: T::NULLABLE,
+            nullable: T::NULLABLE || self.location.optional,
         };
-        OrderKey::new(key, Arc::new(move |e: &E| encode::<T::Kind>(&FieldType::to_json(get(e)), time)))
+        OrderKey::new(
+            key,
+            Arc::new(move |e: &E| match get(e) {
+                Some(value) => encode::<T::Kind>(&FieldType::to_json(value), time),
+                None => Param::NULL,
+            }),
+        )
     }
 }
 

@@ -19,8 +19,11 @@ mod sealed {
     pub trait Shape {}
     impl<T> Shape for Option<T> {}
     impl<T> Shape for Vec<T> {}
+    impl<T> Shape for std::collections::HashMap<String, T> {}
+    impl<T> Shape for std::collections::BTreeMap<String, T> {}
 }
-use sealed::{Sealed, Shape};
+use sealed::Sealed;
+pub(crate) use sealed::Shape;
 
 /// A Rust type that can be a field of an [`Entity`](crate::Entity) or [`Document`](crate::Document).
 ///
@@ -138,6 +141,15 @@ macro_rules! time_kinds {
     )*};
 }
 time_kinds!(Timestamp => "timestamptz", Instant, LocalDateTime => "timestamp", Local, Date => "date", Date);
+
+/// JSON objects with keys of the data's choosing: `HashMap<String, T>` and `BTreeMap<String, T>`.
+#[derive(Debug)]
+pub enum Map {}
+
+impl Sealed for Map {}
+impl Kind for Map {
+    const SQL_TYPE: Option<&'static str> = Some("jsonb");
+}
 
 /// JSON arrays of nested documents of type `D`.
 #[derive(Debug)]

@@ -11,7 +11,8 @@ use super::time::TimeStorage;
 use crate::sql::{Expr, Param, quote_identifier, quote_literal};
 
 /// Reads a value of type `T` out of an entity `E` (for keyset pagination).
-pub(crate) type Getter<E, T> = Arc<dyn Fn(&E) -> &T + Send + Sync>;
+/// `None` when the value is not there (a key of a map that the row lacks).
+pub(crate) type Getter<E, T> = Arc<dyn Fn(&E) -> Option<&T> + Send + Sync>;
 
 /// Where a value lives: a real column of the view, or a path of keys inside a JSON value, the row's `data`
 /// document or an element of an array being searched (`any`/`all`, nested `depth` deep).
@@ -119,9 +120,14 @@ fn json_root(depth: u8) -> String {
     if depth == 0 { "data".to_owned() } else { format!("__e{depth}.value") }
 }
 
-/// `data->'a'->'b'` or `data->'a'->>'b'` (from an element: `__e1.value->'a'`).
+/// `data->'a'->'b'` or `data->'a'->>'b'` (from an element: `__e1.value->'a'`; the element itself as text,
+/// a map's scalar value: `__e1.value #>> '{}'`).
 fn json_path(depth: u8, keys: &[&str], last_as_text: bool) -> String {
     let mut out = json_root(depth);
+    if keys.is_empty() && last_as_text {
+        out.push_str(" #>> '{}'");
+        return out;
+    }
     for (i, key) in keys.iter().enumerate() {
         out.push_str(if last_as_text && i + 1 == keys.len() { "->>" } else { "->" });
         out.push_str(&quote_literal(key));
@@ -137,11 +143,19 @@ pub struct Location<E, T: ?Sized> {
     pub(crate) unique: bool,
     /// How dates and times at and under this location are stored.
     pub(crate) time: TimeStorage,
+    /// The value may be absent even if its type is not an `Option` (a map's value).
+    pub(crate) optional: bool,
 }
 
 impl<E, T: ?Sized> Clone for Location<E, T> {
     fn clone(&self) -> Self {
-        Location { target: self.target.clone(), get: self.get.clone(), unique: self.unique, time: self.time }
+        Location {
+            target: self.target.clone(),
+            get: self.get.clone(),
+            unique: self.unique,
+            time: self.time,
+            optional: self.optional,
+        }
     }
 }
 
@@ -153,7 +167,13 @@ impl<E: 'static> Location<E, E> {
 
     /// An element of an array searched by `any`/`all`, `depth` searches deep, as the root its filters see.
     pub(crate) fn element(depth: u8, time: TimeStorage) -> Self {
-        Location { target: Target::Json { depth, keys: Vec::new() }, get: Arc::new(|e: &E| e), unique: false, time }
+        Location {
+            target: Target::Json { depth, keys: Vec::new() },
+            get: Arc::new(|e: &E| Some(e)),
+            unique: false,
+            time,
+            optional: false,
+        }
     }
 }
 
@@ -168,7 +188,13 @@ impl<E: 'static, T: 'static> Location<E, T> {
             // Columns are scalars; generated code never nests under one.
             Target::Column(_) => Target::Json { depth: 0, keys: vec![key] },
         };
-        Location { target, get: Arc::new(move |e: &E| get(parent(e))), unique, time: self.time }
+        Location {
+            target,
+            get: Arc::new(move |e: &E| parent(e).map(get)),
+            unique,
+            time: self.time,
+            optional: self.optional,
+        }
     }
 
     /// A real column of the view (`#[entity(column = "…")]`); unique, as a view's key column is.
@@ -176,9 +202,32 @@ impl<E: 'static, T: 'static> Location<E, T> {
         let parent = self.get.clone();
         Location {
             target: Target::Column(name),
-            get: Arc::new(move |e: &E| get(parent(e))),
+            get: Arc::new(move |e: &E| parent(e).map(get)),
             unique: true,
             time: self.time,
+            optional: self.optional,
+        }
+    }
+
+    /// The value under `key` of this map, which a row may lack.
+    pub(crate) fn map_value<U: 'static>(
+        &self,
+        key: &'static str,
+        get: impl for<'a> Fn(&'a T, &str) -> Option<&'a U> + Send + Sync + 'static,
+    ) -> Location<E, U> {
+        let parent = self.get.clone();
+        let target = match &self.target {
+            Target::Json { depth, keys } => {
+                Target::Json { depth: *depth, keys: keys.iter().copied().chain([key]).collect() }
+            }
+            Target::Column(_) => Target::Json { depth: 0, keys: vec![key] },
+        };
+        Location {
+            target,
+            get: Arc::new(move |e: &E| parent(e).and_then(|map| get(map, key))),
+            unique: false,
+            time: self.time,
+            optional: true,
         }
     }
 
@@ -220,5 +269,6 @@ mod tests {
         assert_eq!(json_path(0, &[r"a\b"], true), r"data->>E'a\\b'");
 
         assert_eq!(json_path(2, &["sku"], true), "__e2.value->>'sku'");
+        assert_eq!(json_path(1, &[], true), "__e1.value #>> '{}'");
     }
 }

@@ -12,6 +12,8 @@
 //! | `in_list` / `not_in` | `data->>'status' = ANY($1::text[])` / `<> ALL(…)` | btree on the expression |
 //! | `starts_with`, `contains`, `like`, `ilike` | `data->>'name' LIKE $1` (prefix escaped) | btree with `text_pattern_ops` for prefixes, trigram GIN (`CREATE INDEX … USING gin ((data->>'name') gin_trgm_ops)`) for the rest |
 //! | `is_null` | `data->>'score' IS NULL` (missing or JSON null) | – |
+//! | map `has_key`, `has_any_keys`, `has_all_keys` | `data->'languages' ? $1`, `?\| $1::text[]`, `?& $1::text[]` | GIN (`jsonb_ops`) on `(data->'languages')` |
+//! | map `get("fra")`, `any_value(\|v\| …)` | the value's own SQL at `data->'languages'->'fra'`; `EXISTS (… jsonb_each(…) …)` | as for the value's type; – |
 //! | `is_missing` / `is_json_null` | `data->'score' IS NULL` / `COALESCE(jsonb_typeof(data->'score') = 'null', FALSE)` | – |
 //! | `matches_regex`, `matches_regex_ci` | `data->>'name' ~ $1` / `~* $1` | trigram GIN (`pg_trgm`, `gin_trgm_ops`) on `(data->>'name')`; a btree for an anchored prefix |
 //! | list `contains`, `contains_all`, `contains_any` | `data @> $1::jsonb` (`{"tags":["x"]}`) | GIN `jsonb_path_ops` on `data` |
@@ -33,6 +35,7 @@ mod field;
 mod filter;
 pub mod kind;
 mod location;
+mod map;
 mod order;
 mod query;
 pub(crate) mod support;
@@ -44,6 +47,7 @@ pub use documents::{DocumentList, ElementFields};
 pub use field::Field;
 pub use filter::Filter;
 pub use kind::FieldType;
+pub use map::{MapField, ValueHandle};
 pub use order::{IntoOrderKeys, OrderKey};
 pub use time::TimeStorage;
 

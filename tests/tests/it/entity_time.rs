@@ -490,6 +490,7 @@ struct Due(NaiveDate);
 struct Release {
     #[entity(column = "id")]
     id: i64,
+    #[entity(time = "rfc3339")]
     #[serde(with = "time::serde::rfc3339")]
     shipped: time::OffsetDateTime,
     built: jiff::Timestamp,
@@ -500,6 +501,7 @@ struct Release {
 #[tokio::test]
 async fn time_and_jiff_fields_and_newtypes_compare_as_instants() {
     let db = TestCluster::shared().database().await;
+    db.execute(FUNCTIONS_SQL).await;
     db.execute(
         r#"CREATE TABLE release (id bigint PRIMARY KEY, data jsonb NOT NULL);
            CREATE VIEW v_release AS SELECT id, data FROM release;

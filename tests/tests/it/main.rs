@@ -11,6 +11,7 @@ mod connect;
 mod differential;
 mod entity_documents;
 mod entity_indexes;
+mod entity_maps;
 mod entity_operators;
 mod entity_time;
 mod entity_time_indexes;

@@ -619,3 +619,38 @@ fn presence_and_regular_expressions() {
     ]);
     insta::assert_snapshot!(snapshot);
 }
+
+#[allow(dead_code)] // only the handles are used
+#[derive(serde::Deserialize, fraiseql_wire::Document)]
+struct Translation {
+    common: String,
+}
+
+#[allow(dead_code)]
+#[derive(serde::Deserialize, Entity)]
+#[entity(view = "v_country")]
+struct Country {
+    languages: std::collections::HashMap<String, String>,
+    names: Option<std::collections::BTreeMap<String, Translation>>,
+    population: std::collections::BTreeMap<String, i64>,
+}
+
+#[test]
+fn maps() {
+    let c = Country::fields();
+    let cases: Vec<(&str, Filter<Country>)> = vec![
+        ("has_key", c.languages.has_key("fra")),
+        ("has_any_keys", c.languages.has_any_keys(["fra", "deu"])),
+        ("has_all_keys", c.languages.has_all_keys(["fra", "it's"])),
+        ("get: a scalar value", c.languages.get("fra").eq("French")),
+        ("get: a document value", c.names.get("fra").common.starts_with("Fr")),
+        ("get: a number, ordered", c.population.get("2020").gt(1_000_000)),
+        ("any_value: scalars", c.population.any_value(|p| p.lt(10))),
+        ("any_value: documents", c.names.any_value(|n| n.common.eq("Suisse"))),
+    ];
+    let mut snapshot: String =
+        cases.into_iter().map(|(label, filter)| case(label, &Country::select().filter_by(filter))).collect();
+    let ordered = Country::select().order_by(|c| c.population.get("2020").desc());
+    snapshot.push_str(&case("order by a map value", &ordered));
+    insta::assert_snapshot!(snapshot);
+}
