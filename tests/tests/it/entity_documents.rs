@@ -76,7 +76,7 @@ enum Expr {
     All(LabelExpr),
     Contains(Value),
     IsEmpty,
-    LenGt(usize),
+    LengthGt(usize),
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
@@ -146,7 +146,7 @@ impl Expr {
             Expr::All(l) => i.labels.all(|label| l.filter(label)),
             Expr::Contains(partial) => i.labels.contains(partial),
             Expr::IsEmpty => i.labels.is_empty(),
-            Expr::LenGt(n) => i.labels.len_gt(*n),
+            Expr::LengthGt(n) => i.labels.len_gt(*n),
             Expr::And(a, b) => a.filter().and(b.filter()),
             Expr::Or(a, b) => a.filter().or(b.filter()),
             Expr::Not(a) => a.filter().not(),
@@ -161,7 +161,7 @@ impl Expr {
             Expr::Contains(partial) => Some(array(labels).is_some_and(|a| a.iter().any(|e| contains(e, partial)))),
             // `data->'labels' = '[]'`: NULL when the key is missing, false for JSON null.
             Expr::IsEmpty => labels.map(|l| l == &json!([])),
-            Expr::LenGt(n) => array(labels).map(|a| a.len() > *n),
+            Expr::LengthGt(n) => array(labels).map(|a| a.len() > *n),
             Expr::And(a, b) => model::and(a.eval(doc), b.eval(doc)),
             Expr::Or(a, b) => model::or(a.eval(doc), b.eval(doc)),
             Expr::Not(a) => a.eval(doc).map(|t| !t),
@@ -246,7 +246,7 @@ fn expr() -> impl Strategy<Value = Expr> {
         3 => label_expr().prop_map(Expr::All),
         1 => partial.prop_map(Expr::Contains),
         1 => Just(Expr::IsEmpty),
-        1 => (0usize..3).prop_map(Expr::LenGt),
+        1 => (0usize..3).prop_map(Expr::LengthGt),
     ];
     model::tree(leaf, 6)
 }
