@@ -10,6 +10,7 @@ use syn::{Attribute, LitStr, Token};
 
 use crate::case::RenameRule;
 use crate::errors::Errors;
+pub(crate) use crate::time_storage::TimeStorage;
 
 /// Which derive is reading the attributes; each accepts different keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,34 +67,6 @@ pub(crate) struct ContainerAttrs {
     /// `time = "…"`: how the entity's dates and times are stored, unless a field says otherwise.
     pub(crate) time: Option<Spanned<TimeStorage>>,
     pub(crate) krate: Option<syn::Path>,
-}
-
-/// `time = "…"`: how a date or time is written in the document (the runtime's `TimeStorage`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TimeStorage {
-    Cast,
-    Rfc3339,
-    EpochSeconds,
-    EpochMillis,
-}
-
-impl TimeStorage {
-    const NAMES: [(&'static str, TimeStorage); 4] = [
-        ("cast", TimeStorage::Cast),
-        ("rfc3339", TimeStorage::Rfc3339),
-        ("epoch", TimeStorage::EpochSeconds),
-        ("epoch_ms", TimeStorage::EpochMillis),
-    ];
-
-    /// The runtime's variant name.
-    pub(crate) fn variant(self) -> &'static str {
-        match self {
-            TimeStorage::Cast => "Cast",
-            TimeStorage::Rfc3339 => "Rfc3339",
-            TimeStorage::EpochSeconds => "EpochSeconds",
-            TimeStorage::EpochMillis => "EpochMillis",
-        }
-    }
 }
 
 /// `#[entity(column)]` or `#[entity(column = "name")]`.

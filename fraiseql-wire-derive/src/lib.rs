@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod attr;
+mod time_storage;
 mod case;
 mod errors;
 mod expand;
