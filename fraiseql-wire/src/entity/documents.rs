@@ -14,11 +14,41 @@
 //! as missing in them.
 
 use super::Document;
-use super::field::Field;
+use super::field::{Field, KindHandle};
 use super::filter::Filter;
-use super::kind::{FieldType, Sequence};
+use super::kind::{FieldType, Object, Sequence};
 use super::location::Location;
 use crate::sql::Node;
+
+/// A field that holds a document `D`: `D` itself, or `Option<D>` (whose handles compare as missing when the
+/// document is).
+#[doc(hidden)]
+pub trait Nests<D> {
+    /// The document may be absent.
+    const OPTIONAL: bool;
+    fn nested(&self) -> Option<&D>;
+}
+
+impl<D: Document> Nests<D> for D {
+    const OPTIONAL: bool = false;
+    fn nested(&self) -> Option<&D> {
+        Some(self)
+    }
+}
+
+impl<D: Document> Nests<D> for Option<D> {
+    const OPTIONAL: bool = true;
+    fn nested(&self) -> Option<&D> {
+        self.as_ref()
+    }
+}
+
+impl<E: 'static, T: Nests<D> + 'static, D: Document> KindHandle<E, T> for Object<D> {
+    type Handle = D::Fields<E>;
+    fn handle(location: Location<E, T>) -> D::Fields<E> {
+        D::fields_at(location.nested())
+    }
+}
 
 /// Fields that hold a JSON array of documents: `Vec<D>` and `Option<Vec<D>>` with `D: Document`.
 ///

@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use super::filter::Filter;
 use super::kind::{
-    Containing, Containment, Equality, FieldType, Kind, ListField, Nullable, Operand, Ordered, Range, Sequence, Textual,
+    self, Containing, Containment, Equality, FieldType, Kind, ListField, Nullable, Operand, Ordered, Range, Sequence,
+    Textual,
 };
 use super::location::{Location, Target, compared_as, encode};
 use super::order::OrderKey;
@@ -22,12 +23,38 @@ pub trait Handle<E>: Sized {
     fn handle(location: Location<E, Self>) -> Self::Handle;
 }
 
-impl<E: 'static, T: FieldType + 'static> Handle<E> for T {
-    type Handle = Field<E, T>;
-    fn handle(location: Location<E, T>) -> Field<E, T> {
-        Field { location, value: PhantomData }
+impl<E: 'static, T: FieldType + 'static> Handle<E> for T
+where
+    T::Kind: KindHandle<E, T>,
+{
+    type Handle = <T::Kind as KindHandle<E, T>>::Handle;
+    fn handle(location: Location<E, T>) -> Self::Handle {
+        <T::Kind as KindHandle<E, T>>::handle(location)
     }
 }
+
+/// The handle type of a field of type `T`, chosen by its kind: a [`Field`] for values, the document's handles
+/// for a nested document (also inside an `Option`).
+#[doc(hidden)]
+pub trait KindHandle<E, T>: Kind {
+    type Handle;
+    fn handle(location: Location<E, T>) -> Self::Handle;
+}
+
+macro_rules! value_handles {
+    ($($kind:ty $(, $param:ident: $bound:path)?);* $(;)?) => {$(
+        impl<E: 'static, T: FieldType + 'static $(, $param: $bound)?> KindHandle<E, T> for $kind {
+            type Handle = Field<E, T>;
+            fn handle(location: Location<E, T>) -> Field<E, T> {
+                Field { location, value: PhantomData }
+            }
+        }
+    )*};
+}
+value_handles!(
+    kind::Text; kind::Number; kind::Double; kind::Real; kind::Boolean; kind::Uuid; kind::Timestamp;
+    kind::LocalDateTime; kind::Date; kind::Map; kind::Documents<D>, D: Sized; kind::List<K>, K: Kind;
+);
 
 /// A typed handle on a field of type `T` of entity `E`: its operators build [`Filter<E>`]s and [`OrderKey<E>`]s.
 ///
@@ -242,7 +269,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
     where
         T: Nullable,
     {
-        Filter::expr(Expr::text(format!("{} IS NULL", self.location.target.text_expr())))
+        self.location.is_null()
     }
 
     /// Present and not JSON `null`.
@@ -250,7 +277,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
     where
         T: Nullable,
     {
-        Filter::expr(Expr::text(format!("{} IS NOT NULL", self.location.target.text_expr())))
+        self.location.is_not_null()
     }
 
     /// The key is absent (JSON `null` is present: see [`is_json_null`](Field::is_json_null)).
@@ -258,7 +285,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
     where
         T: Nullable,
     {
-        Filter::expr(Expr::text(format!("{} IS NULL", self.location.target.json_expr())))
+        self.location.is_missing()
     }
 
     /// The key is present with the value JSON `null`.
@@ -266,11 +293,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
     where
         T: Nullable,
     {
-        // Never unknown: a missing key is simply not JSON null.
-        Filter::expr(Expr::text(format!(
-            "COALESCE(jsonb_typeof({}) = 'null', FALSE)",
-            self.location.target.json_expr()
-        )))
+        self.location.is_json_null()
     }
 
     /// Ascending order on this field.
@@ -320,6 +343,12 @@ impl<E: 'static, T: FieldType + ListField + 'static> Field<E, T> {
         self.location.target.containment(Value::Array(elements))
     }
 
+    /// Every element is one of `values` (`<@`; an empty list always is). Elements are compared as JSON, so
+    /// duplicates do not matter and no index serves it.
+    pub fn contained_by<V: Operand<T::Element>>(&self, values: impl IntoIterator<Item = V>) -> Filter<E> {
+        self.location.target.contained_by(Value::Array(values.into_iter().map(|v| v.to_json()).collect()))
+    }
+
     /// Contains at least one of `values` (false when there are none).
     pub fn contains_any<V: Operand<T::Element>>(&self, values: impl IntoIterator<Item = V>) -> Filter<E> {
         Filter::any(values.into_iter().map(|v| self.location.target.containment(Value::Array(vec![v.to_json()]))))
@@ -327,6 +356,16 @@ impl<E: 'static, T: FieldType + ListField + 'static> Field<E, T> {
 }
 
 impl<E: 'static, T: FieldType + Sequence + 'static> Field<E, T> {
+    /// The handle on the element at `index` (from 0): a [`Field`] for a list of values, the document's handles
+    /// for a list of documents (`data->'tags'->0`). A shorter list, or anything that is not an array, compares
+    /// as a missing value. No `@>` can say a position, so only an expression index on the element serves it.
+    pub fn at(&self, index: usize) -> <T::Item as Handle<E>>::Handle
+    where
+        T::Item: Handle<E>,
+    {
+        <T::Item as Handle<E>>::handle(self.location.position(index, T::item))
+    }
+
     /// An empty list.
     pub fn is_empty(&self) -> Filter<E> {
         Filter::expr(Expr::text(format!("{} = '[]'::jsonb", self.location.target.json_expr())))

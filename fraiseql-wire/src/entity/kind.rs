@@ -62,6 +62,10 @@ pub trait Kind: Sealed {
     #[doc(hidden)]
     const CONTAINMENT_EXACT: bool = false;
 
+    /// The kind of a JSON array of values of this kind (a list of documents for a document).
+    #[doc(hidden)]
+    type ListKind: Kind;
+
     /// The parameter for a JSON value of this kind.
     fn param(value: &Value) -> Param {
         match value {
@@ -111,6 +115,7 @@ macro_rules! kinds {
         impl Sealed for $kind {}
         impl Kind for $kind {
             const SQL_TYPE: Option<&'static str> = $sql_type;
+            type ListKind = List<$kind>;
         }
     )*};
 }
@@ -122,6 +127,7 @@ macro_rules! exact_kinds {
         impl Kind for $kind {
             const SQL_TYPE: Option<&'static str> = $sql_type;
             const CONTAINMENT_EXACT: bool = true;
+            type ListKind = List<$kind>;
         }
     )*};
 }
@@ -133,6 +139,7 @@ macro_rules! time_kinds {
         impl Kind for $kind {
             const SQL_TYPE: Option<&'static str> = Some($sql_type);
             const TIME: Option<TimeFamily> = Some(TimeFamily::$family);
+            type ListKind = List<$kind>;
         }
         impl<T: ?Sized> Equality<T> for $kind {}
         impl<T: ?Sized> Ordered<T> for $kind {}
@@ -149,6 +156,17 @@ pub enum Map {}
 impl Sealed for Map {}
 impl Kind for Map {
     const SQL_TYPE: Option<&'static str> = Some("jsonb");
+    type ListKind = List<Map>;
+}
+
+/// Nested documents of type `D` (`#[derive(Document)]`): their handle is the document's struct of handles.
+#[derive(Debug)]
+pub struct Object<D>(std::marker::PhantomData<D>);
+
+impl<D> Sealed for Object<D> {}
+impl<D> Kind for Object<D> {
+    const SQL_TYPE: Option<&'static str> = Some("jsonb");
+    type ListKind = Documents<D>;
 }
 
 /// JSON arrays of nested documents of type `D`.
@@ -158,11 +176,13 @@ pub struct Documents<D>(std::marker::PhantomData<D>);
 impl<D> Sealed for Documents<D> {}
 impl<D> Kind for Documents<D> {
     const SQL_TYPE: Option<&'static str> = Some("jsonb");
+    type ListKind = List<Documents<D>>;
 }
 
 impl<K: Kind> Sealed for List<K> {}
 impl<K: Kind> Kind for List<K> {
     const SQL_TYPE: Option<&'static str> = Some("jsonb");
+    type ListKind = List<List<K>>;
 }
 
 /// Kinds that support `eq`, `ne`, `in_list` and `not_in`.
@@ -288,7 +308,7 @@ pub trait Element {
 }
 
 impl<T: FieldType> Element for T {
-    type ListKind = List<T::Kind>;
+    type ListKind = <T::Kind as Kind>::ListKind;
     fn element_json(&self) -> Value {
         self.to_json()
     }
@@ -401,12 +421,30 @@ impl<T: FieldType> ListField for Option<Vec<T>> {
 /// Fields that hold a JSON array of anything: `Vec<T>` of field types or documents.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a list field",
-    note = "is_empty/len_* apply to `Vec<T>` fields"
+    note = "is_empty/len_*/at apply to `Vec<T>` fields"
 )]
-pub trait Sequence: Shape {}
+pub trait Sequence: Shape {
+    /// The element type.
+    type Item: 'static;
 
-impl<T: Element> Sequence for Vec<T> {}
-impl<T: Element> Sequence for Option<Vec<T>> {}
+    /// The element at `index`, if there is one.
+    #[doc(hidden)]
+    fn item(&self, index: usize) -> Option<&Self::Item>;
+}
+
+impl<T: Element + 'static> Sequence for Vec<T> {
+    type Item = T;
+    fn item(&self, index: usize) -> Option<&T> {
+        self.get(index)
+    }
+}
+
+impl<T: Element + 'static> Sequence for Option<Vec<T>> {
+    type Item = T;
+    fn item(&self, index: usize) -> Option<&T> {
+        self.as_ref().and_then(|list| list.get(index))
+    }
+}
 
 /// Fields that may be missing or JSON `null`: `Option<T>`.
 #[diagnostic::on_unimplemented(

@@ -19,7 +19,27 @@ pub(crate) type Getter<E, T> = Arc<dyn Fn(&E) -> Option<&T> + Send + Sync>;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Target {
     Column(&'static str),
-    Json { depth: u8, keys: Vec<&'static str> },
+    Json { depth: u8, keys: Vec<Step> },
+}
+
+/// One step of a JSON path: an object's key, or an array's position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    Key(&'static str),
+    Index(usize),
+}
+
+impl Target {
+    /// This path, one step further (from a column: the step inside the column's JSON value).
+    fn then(&self, step: Step) -> Target {
+        match self {
+            Target::Json { depth, keys } => {
+                Target::Json { depth: *depth, keys: keys.iter().copied().chain([step]).collect() }
+            }
+            // Columns are scalars; generated code never nests under one.
+            Target::Column(_) => Target::Json { depth: 0, keys: vec![step] },
+        }
+    }
 }
 
 impl Target {
@@ -76,26 +96,43 @@ impl Target {
     pub(crate) fn partial(&self, leaf: Value) -> Option<Value> {
         match self {
             Target::Column(_) => None,
-            Target::Json { keys, .. } => Some(
-                keys.iter()
-                    .rev()
-                    .fold(leaf, |inner, key| Value::Object([(key.to_string(), inner)].into_iter().collect())),
-            ),
+            // A position cannot be said with `@>`, which matches an element anywhere in an array.
+            Target::Json { keys, .. } => keys.iter().rev().try_fold(leaf, |inner, step| match step {
+                Step::Key(key) => Some(Value::Object([(key.to_string(), inner)].into_iter().collect())),
+                Step::Index(_) => None,
+            }),
         }
     }
 
     /// A `@>` condition: the root must contain `leaf` at this path (in the row's document, served by a GIN
     /// index on `data`). Inside `any`, it is also a pre-filter for the list.
     pub(crate) fn containment<E>(&self, leaf: Value) -> Filter<E> {
-        let (expr, document) = match self.partial(leaf.clone()) {
-            Some(document) => (json_path(self.depth(), &[], false), document),
-            None => (self.json_expr(), leaf),
-        };
-        let filter = Filter::expr(Expr::compare(format!("{expr} @> "), Param::text(document.to_string()), "::jsonb"));
-        match self {
-            Target::Json { .. } => filter.with_prefilter(document),
-            Target::Column(_) => filter,
+        match (self, self.partial(leaf.clone())) {
+            (Target::Json { depth, .. }, Some(document)) => {
+                let root = json_path(*depth, &[], false);
+                Filter::expr(Expr::compare(format!("{root} @> "), Param::text(document.to_string()), "::jsonb"))
+                    .with_prefilter(document)
+            }
+            // A path through a position: the value there must contain `leaf`, and a missing value does not
+            // (false, as at a path of keys, where the root is always there).
+            (Target::Json { .. }, None) => Filter::expr(Expr::compare(
+                format!("COALESCE({} @> ", self.json_expr()),
+                Param::text(leaf.to_string()),
+                "::jsonb, FALSE)",
+            )),
+            (Target::Column(_), _) => Filter::expr(Expr::compare(
+                format!("{} @> ", self.json_expr()),
+                Param::text(leaf.to_string()),
+                "::jsonb",
+            )),
         }
+    }
+}
+
+impl Target {
+    /// A `<@` condition: the value here is contained in `whole` (no index serves it).
+    pub(crate) fn contained_by<E>(&self, whole: Value) -> Filter<E> {
+        Filter::expr(Expr::compare(format!("{} <@ ", self.json_expr()), Param::text(whole.to_string()), "::jsonb"))
     }
 }
 
@@ -122,15 +159,19 @@ fn json_root(depth: u8) -> String {
 
 /// `data->'a'->'b'` or `data->'a'->>'b'` (from an element: `__e1.value->'a'`; the element itself as text,
 /// a map's scalar value: `__e1.value #>> '{}'`).
-fn json_path(depth: u8, keys: &[&str], last_as_text: bool) -> String {
+fn json_path(depth: u8, keys: &[Step], last_as_text: bool) -> String {
     let mut out = json_root(depth);
     if keys.is_empty() && last_as_text {
         out.push_str(" #>> '{}'");
         return out;
     }
-    for (i, key) in keys.iter().enumerate() {
+    for (i, step) in keys.iter().enumerate() {
         out.push_str(if last_as_text && i + 1 == keys.len() { "->>" } else { "->" });
-        out.push_str(&quote_literal(key));
+        match step {
+            Step::Key(key) => out.push_str(&quote_literal(key)),
+            // A number from code, not text: it cannot change the statement's shape.
+            Step::Index(index) => out.push_str(&index.to_string()),
+        }
     }
     out
 }
@@ -181,15 +222,8 @@ impl<E: 'static, T: 'static> Location<E, T> {
     /// A key of this document. `unique` marks a key that identifies a row (`#[entity(order_key)]`).
     pub fn key<U: 'static>(&self, key: &'static str, get: fn(&T) -> &U, unique: bool) -> Location<E, U> {
         let parent = self.get.clone();
-        let target = match &self.target {
-            Target::Json { depth, keys } => {
-                Target::Json { depth: *depth, keys: keys.iter().copied().chain([key]).collect() }
-            }
-            // Columns are scalars; generated code never nests under one.
-            Target::Column(_) => Target::Json { depth: 0, keys: vec![key] },
-        };
         Location {
-            target,
+            target: self.target.then(Step::Key(key)),
             get: Arc::new(move |e: &E| parent(e).map(get)),
             unique,
             time: self.time,
@@ -216,15 +250,57 @@ impl<E: 'static, T: 'static> Location<E, T> {
         get: impl for<'a> Fn(&'a T, &str) -> Option<&'a U> + Send + Sync + 'static,
     ) -> Location<E, U> {
         let parent = self.get.clone();
-        let target = match &self.target {
-            Target::Json { depth, keys } => {
-                Target::Json { depth: *depth, keys: keys.iter().copied().chain([key]).collect() }
-            }
-            Target::Column(_) => Target::Json { depth: 0, keys: vec![key] },
-        };
         Location {
-            target,
+            target: self.target.then(Step::Key(key)),
             get: Arc::new(move |e: &E| parent(e).and_then(|map| get(map, key))),
+            unique: false,
+            time: self.time,
+            optional: true,
+        }
+    }
+
+    /// The document held here, which is absent when `T` is `Option<D>` and the row has none.
+    pub(crate) fn nested<D: 'static>(&self) -> Location<E, D>
+    where
+        T: super::documents::Nests<D>,
+    {
+        let parent = self.get.clone();
+        Location {
+            target: self.target.clone(),
+            get: Arc::new(move |e: &E| parent(e).and_then(T::nested)),
+            unique: false,
+            time: self.time,
+            optional: self.optional || T::OPTIONAL,
+        }
+    }
+
+    /// Missing, or JSON `null`.
+    pub fn is_null(&self) -> Filter<E> {
+        Filter::expr(Expr::text(format!("{} IS NULL", self.target.text_expr())))
+    }
+
+    /// Present and not JSON `null`.
+    pub fn is_not_null(&self) -> Filter<E> {
+        Filter::expr(Expr::text(format!("{} IS NOT NULL", self.target.text_expr())))
+    }
+
+    /// The key is absent.
+    pub fn is_missing(&self) -> Filter<E> {
+        Filter::expr(Expr::text(format!("{} IS NULL", self.target.json_expr())))
+    }
+
+    /// The key is present with the value JSON `null`.
+    pub fn is_json_null(&self) -> Filter<E> {
+        // Never unknown: a missing key is simply not JSON null.
+        Filter::expr(Expr::text(format!("COALESCE(jsonb_typeof({}) = 'null', FALSE)", self.target.json_expr())))
+    }
+
+    /// The element at `index` of this array, which a row may lack.
+    pub(crate) fn position<U: 'static>(&self, index: usize, get: fn(&T, usize) -> Option<&U>) -> Location<E, U> {
+        let parent = self.get.clone();
+        Location {
+            target: self.target.then(Step::Index(index)),
+            get: Arc::new(move |e: &E| parent(e).and_then(|list| get(list, index))),
             unique: false,
             time: self.time,
             optional: true,
@@ -249,6 +325,14 @@ impl<E: 'static, T: 'static> Location<E, T> {
         self
     }
 
+    /// A `<@` condition: the value here is contained in `whole`.
+    pub fn contained_by_json<P: serde::Serialize + ?Sized>(&self, whole: &P) -> Filter<E> {
+        match serde_json::to_value(whole) {
+            Ok(value) => self.target.contained_by(value),
+            Err(error) => Filter::invalid(format!("the value for `contained_by` cannot be serialized: {error}")),
+        }
+    }
+
     /// A `@>` condition on this document: it contains `partial`.
     pub fn contains_json<P: serde::Serialize + ?Sized>(&self, partial: &P) -> Filter<E> {
         match serde_json::to_value(partial) {
@@ -264,11 +348,13 @@ mod tests {
 
     #[test]
     fn json_paths() {
-        assert_eq!(json_path(0, &["owner", "team"], true), "data->'owner'->>'team'");
-        assert_eq!(json_path(0, &["it's"], false), "data->'it''s'");
-        assert_eq!(json_path(0, &[r"a\b"], true), r"data->>E'a\\b'");
+        use Step::{Index, Key};
+        assert_eq!(json_path(0, &[Key("owner"), Key("team")], true), "data->'owner'->>'team'");
+        assert_eq!(json_path(0, &[Key("it's")], false), "data->'it''s'");
+        assert_eq!(json_path(0, &[Key(r"a\b")], true), r"data->>E'a\\b'");
+        assert_eq!(json_path(0, &[Key("tags"), Index(0)], true), "data->'tags'->>0");
 
-        assert_eq!(json_path(2, &["sku"], true), "__e2.value->>'sku'");
+        assert_eq!(json_path(2, &[Key("sku")], true), "__e2.value->>'sku'");
         assert_eq!(json_path(1, &[], true), "__e1.value #>> '{}'");
     }
 }

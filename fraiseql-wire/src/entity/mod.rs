@@ -18,6 +18,9 @@
 //! | `matches_regex`, `matches_regex_ci` | `data->>'name' ~ $1` / `~* $1` | trigram GIN (`pg_trgm`, `gin_trgm_ops`) on `(data->>'name')`; a btree for an anchored prefix |
 //! | list `contains`, `contains_all`, `contains_any` | `data @> $1::jsonb` (`{"tags":["x"]}`) | GIN `jsonb_path_ops` on `data` |
 //! | document `contains`, `matches` | `data @> $1::jsonb` | GIN `jsonb_path_ops` on `data` |
+//! | `contained_by` (documents, lists) | `data->'owner' <@ $1::jsonb` | – |
+//! | list `at(0)` | the element's own SQL at `data->'tags'->0` (a position is never a `@>` pre-filter) | an expression index on the element |
+//! | `Option<D>` documents | the document's handles at `data->'milestone'->…`; `is_null` etc. as for `Option<T>` | as for each field |
 //! | list of documents `any(\|l\| …)` | `data @> $1::jsonb AND EXISTS (SELECT 1 FROM jsonb_array_elements(data->'labels') AS __e1(value) WHERE …)`, the `@>` holding the element filter's equalities on strings, integers and booleans (see [`DocumentList`]) | GIN `jsonb_path_ops` on `data`, through the `@>` |
 //! | list of documents `all(\|l\| …)` | `CASE WHEN jsonb_typeof(data->'labels') = 'array' THEN NOT EXISTS (… WHERE (…) IS NOT TRUE) END` | – |
 //! | date and time `eq`, `gt`, `between`… | `(data->>'at')::timestamptz > $1::timestamptz` (`timestamp`, `date` for the naive types), or as [`#[entity(time = …)]`](time) says | none for the default cast; btree on `(fraiseql_timestamptz(data->>'at'))` for `time = "rfc3339"`, on `((data->>'at')::numeric)` for `"epoch"` |

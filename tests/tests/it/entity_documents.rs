@@ -1,7 +1,7 @@
-//! Arrays of nested documents against the server: `any`, `all`, `contains`, `is_empty` and `len_*` on `Vec<D>`
-//! fields (with an array nested inside the elements) agree with a Rust model over documents whose arrays are
-//! missing, null, not arrays, empty, or hold elements of mixed shapes; and the `@>` pre-filter `any` writes lets
-//! a GIN index find the rows.
+//! Nested documents against the server: `any`, `all`, `contains`, `is_empty`, `len_*` and `at` on `Vec<D>`
+//! fields (with an array nested inside the elements), and the handles, presence tests and `contained_by` of an
+//! `Option<D>` field, agree with a Rust model over documents whose values are missing, null, of another shape,
+//! empty, or hold elements of mixed shapes; and the `@>` pre-filter `any` writes lets a GIN index find the rows.
 
 use std::collections::BTreeSet;
 
@@ -40,6 +40,7 @@ struct Issue {
     #[entity(column = "id")]
     id: i64,
     labels: Option<Vec<Label>>,
+    milestone: Option<Label>,
 }
 
 /// A filter on one part.
@@ -60,6 +61,8 @@ enum LabelExpr {
     WeightGt(i64),
     WeightIsNull,
     TagsContains(String),
+    TagAtEq(usize, String),
+    TagsContainedBy(Vec<String>),
     PartsAny(PartExpr),
     PartsAll(PartExpr),
     And(Box<LabelExpr>, Box<LabelExpr>),
@@ -77,6 +80,12 @@ enum Expr {
     Contains(Value),
     IsEmpty,
     LengthGt(usize),
+    LabelAt(usize, LabelExpr),
+    Milestone(LabelExpr),
+    MilestoneIsNull,
+    MilestoneIsMissing,
+    MilestoneIsJsonNull,
+    MilestoneContainedBy(Value),
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
@@ -103,7 +112,7 @@ impl PartExpr {
 }
 
 impl LabelExpr {
-    fn filter(&self, l: &LabelFields<Label>) -> Filter<Label> {
+    fn filter<E: 'static>(&self, l: &LabelFields<E>) -> Filter<E> {
         match self {
             LabelExpr::NameEq(s) => l.name.eq(s.as_str()),
             LabelExpr::NameNe(s) => l.name.ne(s.as_str()),
@@ -112,6 +121,8 @@ impl LabelExpr {
             LabelExpr::WeightGt(n) => l.weight.gt(*n),
             LabelExpr::WeightIsNull => l.weight.is_null(),
             LabelExpr::TagsContains(s) => l.tags.contains(s.as_str()),
+            LabelExpr::TagAtEq(n, s) => l.tags.at(*n).eq(s.as_str()),
+            LabelExpr::TagsContainedBy(words) => l.tags.contained_by(words),
             LabelExpr::PartsAny(p) => l.parts.any(|part| p.filter(part)),
             LabelExpr::PartsAll(p) => l.parts.all(|part| p.filter(part)),
             LabelExpr::And(a, b) => a.filter(l).and(b.filter(l)),
@@ -129,6 +140,10 @@ impl LabelExpr {
             LabelExpr::WeightGt(n) => number(label, "weight").map(|v| v > *n),
             LabelExpr::WeightIsNull => Some(text(label, "weight").is_none()),
             LabelExpr::TagsContains(s) => Some(array(label.get("tags")).is_some_and(|t| t.contains(&json!(s)))),
+            LabelExpr::TagAtEq(n, s) => {
+                array(object_key(label, "tags")).and_then(|t| t.get(*n)).and_then(as_text).map(|v| v == *s)
+            }
+            LabelExpr::TagsContainedBy(words) => object_key(label, "tags").map(|t| contains(&json!(words), t)),
             LabelExpr::PartsAny(p) => Some(exists(label.get("parts"), |part| p.eval(part))),
             LabelExpr::PartsAll(p) => every(label.get("parts"), |part| p.eval(part)),
             LabelExpr::And(a, b) => model::and(a.eval(label), b.eval(label)),
@@ -147,6 +162,12 @@ impl Expr {
             Expr::Contains(partial) => i.labels.contains(partial),
             Expr::IsEmpty => i.labels.is_empty(),
             Expr::LengthGt(n) => i.labels.len_gt(*n),
+            Expr::LabelAt(n, l) => l.filter(&i.labels.at(*n)),
+            Expr::Milestone(l) => l.filter(&i.milestone),
+            Expr::MilestoneIsNull => i.milestone.is_null(),
+            Expr::MilestoneIsMissing => i.milestone.is_missing(),
+            Expr::MilestoneIsJsonNull => i.milestone.is_json_null(),
+            Expr::MilestoneContainedBy(whole) => i.milestone.contained_by(whole),
             Expr::And(a, b) => a.filter().and(b.filter()),
             Expr::Or(a, b) => a.filter().or(b.filter()),
             Expr::Not(a) => a.filter().not(),
@@ -155,6 +176,7 @@ impl Expr {
 
     fn eval(&self, doc: &Value) -> Truth {
         let labels = doc.get("labels");
+        let milestone = doc.get("milestone");
         match self {
             Expr::Any(l) => Some(exists(labels, |label| l.eval(label))),
             Expr::All(l) => every(labels, |label| l.eval(label)),
@@ -162,6 +184,13 @@ impl Expr {
             // `data->'labels' = '[]'`: NULL when the key is missing, false for JSON null.
             Expr::IsEmpty => labels.map(|l| l == &json!([])),
             Expr::LengthGt(n) => array(labels).map(|a| a.len() > *n),
+            // `data->'labels'->n`: NULL past the end and on anything but an array, so every key there is missing.
+            Expr::LabelAt(n, l) => l.eval(array(labels).and_then(|a| a.get(*n)).unwrap_or(&Value::Null)),
+            Expr::Milestone(l) => l.eval(milestone.unwrap_or(&Value::Null)),
+            Expr::MilestoneIsNull => Some(milestone.is_none_or(Value::is_null)),
+            Expr::MilestoneIsMissing => Some(milestone.is_none()),
+            Expr::MilestoneIsJsonNull => Some(milestone.is_some_and(Value::is_null)),
+            Expr::MilestoneContainedBy(whole) => milestone.map(|m| contains(whole, m)),
             Expr::And(a, b) => model::and(a.eval(doc), b.eval(doc)),
             Expr::Or(a, b) => model::or(a.eval(doc), b.eval(doc)),
             Expr::Not(a) => a.eval(doc).map(|t| !t),
@@ -169,9 +198,19 @@ impl Expr {
     }
 }
 
+/// `value->'key'`: NULL unless `value` is an object holding `key`.
+fn object_key<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
+    value.as_object()?.get(key)
+}
+
 /// `value->>key`: NULL unless `value` is an object holding a non-null `key`.
 fn text(value: &Value, key: &str) -> Option<String> {
-    match value.as_object()?.get(key)? {
+    object_key(value, key).and_then(as_text)
+}
+
+/// A JSON value as `->>` gives it: NULL for JSON null, a string's contents, any other value's JSON text.
+fn as_text(value: &Value) -> Option<String> {
+    match value {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),
         other => Some(other.to_string()),
@@ -228,6 +267,8 @@ fn label_expr() -> impl Strategy<Value = LabelExpr> {
         small().prop_map(LabelExpr::WeightGt),
         Just(LabelExpr::WeightIsNull),
         word().prop_map(LabelExpr::TagsContains),
+        ((0usize..3), word()).prop_map(|(n, w)| LabelExpr::TagAtEq(n, w)),
+        proptest::collection::vec(word(), 0..3).prop_map(LabelExpr::TagsContainedBy),
         part_expr().prop_map(LabelExpr::PartsAny),
         part_expr().prop_map(LabelExpr::PartsAll),
     ];
@@ -241,12 +282,23 @@ fn expr() -> impl Strategy<Value = Expr> {
         word().prop_map(|w| json!({ "tags": [w] })),
         (word(), small()).prop_map(|(w, n)| json!({ "name": w, "parts": [{ "qty": n }] })),
     ];
+    let whole = prop_oneof![
+        (word(), small()).prop_map(|(w, n)| json!({ "name": w, "weight": n })),
+        (word(), proptest::collection::vec(word(), 0..3)).prop_map(|(w, tags)| json!({ "name": w, "tags": tags })),
+        Just(json!({})),
+    ];
     let leaf = prop_oneof![
         4 => label_expr().prop_map(Expr::Any),
         3 => label_expr().prop_map(Expr::All),
         1 => partial.prop_map(Expr::Contains),
         1 => Just(Expr::IsEmpty),
         1 => (0usize..3).prop_map(Expr::LengthGt),
+        2 => ((0usize..3), label_expr()).prop_map(|(n, l)| Expr::LabelAt(n, l)),
+        3 => label_expr().prop_map(Expr::Milestone),
+        1 => Just(Expr::MilestoneIsNull),
+        1 => Just(Expr::MilestoneIsMissing),
+        1 => Just(Expr::MilestoneIsJsonNull),
+        1 => whole.prop_map(Expr::MilestoneContainedBy),
     ];
     model::tree(leaf, 6)
 }
@@ -288,9 +340,10 @@ fn document() -> impl Strategy<Value = Map<String, Value>> {
         1 => Just(json!({ "name": "a" })),
         1 => Just(json!("a")),
     ];
-    maybe(labels).prop_map(|labels| {
+    (maybe(labels), maybe(element())).prop_map(|(labels, milestone)| {
         let mut doc = Map::new();
         put(&mut doc, "labels", labels);
+        put(&mut doc, "milestone", milestone);
         doc
     })
 }

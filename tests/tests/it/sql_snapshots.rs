@@ -573,6 +573,7 @@ struct Order {
     id: i64,
     items: Vec<LineItem>,
     shipments: Option<Vec<Shipment>>,
+    delivery: Option<Shipment>,
 }
 
 #[allow(dead_code)]
@@ -601,6 +602,15 @@ fn arrays_of_documents() {
         ("all: nested any", o.shipments.all(|s| s.items.any(|i| i.qty.gt(3)))),
         ("contains", o.items.contains(&json!({"sku": "A-1", "qty": 2}))),
         ("is_empty and len_gte", o.items.is_empty() | o.shipments.len_gte(2)),
+        ("at: an element's key by position, never a pre-filter", o.items.at(0).sku.eq("A-1")),
+        ("at: a list inside an element", o.shipments.at(1).items.at(0).qty.gt(2)),
+        ("at: containment by position needs the value there", o.shipments.at(0).items.contains(&json!({"sku": "A"}))),
+        ("Option<D>: the document's keys", o.delivery.carrier.eq("ups")),
+        (
+            "Option<D>: is_null, is_missing, is_json_null",
+            o.delivery.is_null() | o.delivery.is_missing() | o.delivery.is_json_null(),
+        ),
+        ("contained_by on a document", o.delivery.contained_by(&json!({"carrier": "ups", "items": []}))),
     ];
     let snapshot: String =
         cases.into_iter().map(|(label, filter)| case(label, &Order::select().filter_by(filter))).collect();
@@ -616,6 +626,8 @@ fn presence_and_regular_expressions() {
         ("is_missing on a nested key", p.owner.lead.is_missing()),
         ("matches_regex", p.name.matches_regex("^p[0-9]+$")),
         ("matches_regex_ci", p.name.matches_regex_ci("hotfix")),
+        ("contained_by on a list", p.tags.contained_by(["rust", "sql"])),
+        ("at on a list of values", p.tags.at(0).eq("rust")),
     ]);
     insta::assert_snapshot!(snapshot);
 }
