@@ -293,13 +293,13 @@ pub(crate) fn serde_field(attrs: &[Attribute]) -> SerdeField {
 }
 
 /// The key as written (`view`, or `a::b` for a path, which no attribute accepts).
-fn key_name(meta: &ParseNestedMeta<'_>) -> String {
+pub(crate) fn key_name(meta: &ParseNestedMeta<'_>) -> String {
     let names: Vec<String> = meta.path.segments.iter().map(|s| s.ident.to_string()).collect();
     names.join("::")
 }
 
 /// The span of the key's name.
-fn key_span(meta: &ParseNestedMeta<'_>) -> Span {
+pub(crate) fn key_span(meta: &ParseNestedMeta<'_>) -> Span {
     meta.path.segments.first().map_or_else(Span::call_site, |s| s.ident.span())
 }
 
@@ -323,7 +323,7 @@ fn recover(handled: syn::Result<()>, input: ParseStream<'_>, errors: &mut Errors
 }
 
 /// Skips whatever is left of the current key's value: everything up to the next top-level comma.
-fn skip_value(input: ParseStream<'_>) -> syn::Result<()> {
+pub(crate) fn skip_value(input: ParseStream<'_>) -> syn::Result<()> {
     while !input.is_empty() && !input.peek(Token![,]) {
         input.parse::<proc_macro2::TokenTree>()?;
     }
@@ -378,7 +378,7 @@ fn time_storage(meta: &ParseNestedMeta<'_>) -> syn::Result<Spanned<TimeStorage>>
 }
 
 /// `rename_all = "…"` or `rename_all(deserialize = "…")`: the rule for deserializing, if one is given.
-fn rename_rule(meta: &ParseNestedMeta<'_>) -> syn::Result<Option<Spanned<RenameRule>>> {
+pub(crate) fn rename_rule(meta: &ParseNestedMeta<'_>) -> syn::Result<Option<Spanned<RenameRule>>> {
     let Some(lit) = deserialize_side(meta)? else { return Ok(None) };
     match RenameRule::parse(&lit.value()) {
         Some(rule) => Ok(Some(Spanned { value: rule, span: lit.span() })),
@@ -390,7 +390,7 @@ fn rename_rule(meta: &ParseNestedMeta<'_>) -> syn::Result<Option<Spanned<RenameR
 }
 
 /// The deserialize side of `key = "…"` or `key(serialize = "…", deserialize = "…")`.
-fn deserialize_side(meta: &ParseNestedMeta<'_>) -> syn::Result<Option<LitStr>> {
+pub(crate) fn deserialize_side(meta: &ParseNestedMeta<'_>) -> syn::Result<Option<LitStr>> {
     if meta.input.peek(Token![=]) {
         return Ok(Some(meta.value()?.parse()?));
     }

@@ -77,6 +77,41 @@ impl RenameRule {
     }
 }
 
+impl RenameRule {
+    /// The name of a variant named `variant` (a Rust variant name, taken to be PascalCase as serde assumes).
+    pub(crate) fn apply_to_variant(self, variant: &str) -> String {
+        match self {
+            RenameRule::Pascal => variant.to_owned(),
+            RenameRule::Lower => variant.to_ascii_lowercase(),
+            RenameRule::Upper => variant.to_ascii_uppercase(),
+            RenameRule::Camel => {
+                let mut chars = variant.chars();
+                match chars.next() {
+                    Some(first) => first.to_ascii_lowercase().to_string() + chars.as_str(),
+                    None => String::new(),
+                }
+            }
+            RenameRule::Snake => snake(variant),
+            RenameRule::ScreamingSnake => snake(variant).to_ascii_uppercase(),
+            RenameRule::Kebab => snake(variant).replace('_', "-"),
+            RenameRule::ScreamingKebab => snake(variant).to_ascii_uppercase().replace('_', "-"),
+        }
+    }
+}
+
+/// `OnHold` as `on_hold`: an underscore before every uppercase letter but the first, all lowercased (serde's
+/// rule, which splits `HTTPCode` into `h_t_t_p_code`).
+pub(crate) fn snake(variant: &str) -> String {
+    let mut out = String::with_capacity(variant.len() + 4);
+    for (i, c) in variant.char_indices() {
+        if i > 0 && c.is_uppercase() {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
 impl fmt::Display for RenameRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -127,6 +127,33 @@ pub fn derive_entity(input: TokenStream) -> TokenStream {
 ///
 /// Field attributes are those of [`Entity`](derive@Entity) but `column` and `order_key` (a nested document has
 /// no columns); on the struct, `rename_all` and `crate` (a document's dates follow the entity's `time`). serde's attributes are read the same way.
+///
+/// On an enum with data, in any of serde's tagged representations (external, the default; internal,
+/// `#[serde(tag = "type")]`; adjacent, `tag = "t", content = "c"`), it generates `PaymentVariant` (one unit variant
+/// per variant, for `is_variant(PaymentVariant::Card)`) and `PaymentFields<E>` with `is_variant`, `is_null` and
+/// the like, and one method per variant with content, named for it in snake_case: `card(|c| c.last4.eq("4242"))`
+/// is "a `Card` whose `last4` is 4242", its closure taking `PaymentCardFields<E>` for a struct variant or the inner
+/// type's handle for a newtype variant. serde's `rename_all`, `rename_all_fields`, and the variants' `rename`,
+/// `alias` and `skip` are read; untagged enums and `#[serde(other)]` are errors (their JSON does not say which
+/// variant it is), and a tuple variant of two or more fields gets only `is_variant`.
+///
+/// ```
+/// #[derive(serde::Deserialize, fraiseql_wire::Document)]
+/// #[serde(tag = "type", rename_all = "snake_case")]
+/// pub enum Payment {
+///     Card { last4: String },
+///     Cash,
+/// }
+///
+/// #[derive(serde::Deserialize, fraiseql_wire::Entity)]
+/// #[entity(view = "v_order")]
+/// pub struct Order {
+///     pub payment: Payment,
+/// }
+///
+/// let by_card = Order::fields().payment.card(|c| c.last4.eq("4242"));
+/// let cash = Order::fields().payment.is_variant(PaymentVariant::Cash);
+/// ```
 #[proc_macro_derive(Document, attributes(entity))]
 pub fn derive_document(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as DeriveInput);
@@ -160,7 +187,10 @@ fn expand_entity(input: &DeriveInput) -> proc_macro2::TokenStream {
 
 /// `#[derive(Document)]` on `input`, or its errors.
 fn expand_document(input: &DeriveInput) -> proc_macro2::TokenStream {
-    generate(model::document(input), expand::document)
+    match input.data {
+        syn::Data::Enum(_) => generate(model::enum_document(input), expand::enum_document),
+        _ => generate(model::document(input), expand::document),
+    }
 }
 
 /// `#[derive(Scalar)]` on `input`, or its errors.

@@ -127,3 +127,21 @@ fn scalar_mistakes() {
         assert!(messages[0].starts_with(expected), "{:?} should start with {expected:?}", messages[0]);
     }
 }
+
+#[test]
+fn enum_document_expansion() {
+    insta::assert_snapshot!(derive(
+        super::expand_document,
+        quote! {
+            #[derive(serde::Deserialize)]
+            #[serde(tag = "type", rename_all = "snake_case")]
+            pub enum Event {
+                Moved { to: i64 },
+                Linked(Bank),
+                #[serde(alias = "shut")]
+                Closed,
+                Pair(i64, i64),
+            }
+        }
+    ));
+}

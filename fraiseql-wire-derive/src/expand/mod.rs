@@ -4,10 +4,12 @@
 mod document;
 mod entity;
 mod scalar;
+mod variants;
 
 pub(crate) use document::document;
 pub(crate) use entity::entity;
 pub(crate) use scalar::scalar;
+pub(crate) use variants::enum_document;
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
@@ -59,11 +61,10 @@ fn field_initialisers(
     parent: &Ident,
     krate: &TokenStream,
 ) -> TokenStream {
-    let private = crate::model::support_path(krate);
     fields
         .iter()
         .map(|field| {
-            let FieldModel { ident, ty, ty_span, target, time, .. } = field;
+            let FieldModel { ident, target, .. } = field;
             let location = match target {
                 Target::Column(column) => {
                     let column = LitStr::new(column, ident.span());
@@ -74,22 +75,34 @@ fn field_initialisers(
                     quote!(#parent.key(#key, |__value: &#container| &__value.#ident, #unique))
                 }
             };
-            let location = match time {
-                Some(time) => {
-                    let storage = time_storage(*time, krate);
-                    quote_spanned!(*ty_span=> #location.stored_as(#storage))
-                }
-                None => location,
-            };
-            // The field name is given the type's span too: an error about the type is then the same diagnostic
-            // as the one at the struct's declaration, and rustc reports it once.
-            let mut name = ident.clone();
-            name.set_span(*ty_span);
-            quote_spanned! {*ty_span=>
-                #name: <#ty as #private::Handle<#entity>>::handle(#location),
-            }
+            handle_initialiser(field, location, entity, krate)
         })
         .collect()
+}
+
+/// `name: <handle of the field's type at location>,`, with the field's time storage if it has one.
+fn handle_initialiser(
+    field: &FieldModel,
+    location: TokenStream,
+    entity: &TokenStream,
+    krate: &TokenStream,
+) -> TokenStream {
+    let private = crate::model::support_path(krate);
+    let FieldModel { ident, ty, ty_span, time, .. } = field;
+    let location = match time {
+        Some(time) => {
+            let storage = time_storage(*time, krate);
+            quote_spanned!(*ty_span=> #location.stored_as(#storage))
+        }
+        None => location,
+    };
+    // The field name is given the type's span too: an error about the type is then the same diagnostic as the
+    // one at the struct's declaration, and rustc reports it once.
+    let mut name = ident.clone();
+    name.set_span(*ty_span);
+    quote_spanned! {*ty_span=>
+        #name: <#ty as #private::Handle<#entity>>::handle(#location),
+    }
 }
 
 /// The runtime's `TimeStorage` value for `time`.
@@ -103,6 +116,45 @@ fn assert_deserialize(ident: &Ident, krate: &TokenStream) -> TokenStream {
     let private = crate::model::support_path(krate);
     quote_spanned! {ident.span()=>
         const _: () = #private::assert_deserialize::<#ident>();
+    }
+}
+
+/// The methods on a nested document's or enum's handles that test the value as a whole: containment both
+/// ways and presence.
+fn whole_value_methods(vis: &syn::Visibility, krate: &TokenStream, serde: &TokenStream, e: &Ident) -> TokenStream {
+    quote! {
+        /// The value contains `partial` (JSON containment `@>`, served by a GIN index on `data`): `partial` is any
+        /// serializable value shaped like part of it.
+        #vis fn contains<P: #serde::Serialize + ?::core::marker::Sized>(&self, partial: &P) -> #krate::Filter<#e> {
+            self.__location.contains_json(partial)
+        }
+
+        /// The value is contained in `whole` (`<@`): every key it has, `whole` has with the same value (objects
+        /// compared key by key, arrays as sets). No index serves it.
+        #vis fn contained_by<P: #serde::Serialize + ?::core::marker::Sized>(&self, whole: &P) -> #krate::Filter<#e> {
+            self.__location.contained_by_json(whole)
+        }
+
+        /// The value is missing or JSON `null` (for an `Option` of it; `is_missing` and `is_json_null` tell the
+        /// two apart).
+        #vis fn is_null(&self) -> #krate::Filter<#e> {
+            self.__location.is_null()
+        }
+
+        /// The value is present and not JSON `null`.
+        #vis fn is_not_null(&self) -> #krate::Filter<#e> {
+            self.__location.is_not_null()
+        }
+
+        /// The value's key is absent.
+        #vis fn is_missing(&self) -> #krate::Filter<#e> {
+            self.__location.is_missing()
+        }
+
+        /// The value's key is present with the value JSON `null`.
+        #vis fn is_json_null(&self) -> #krate::Filter<#e> {
+            self.__location.is_json_null()
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! use of the struct.
 
 mod scalar;
+mod variants;
 
 use std::collections::BTreeMap;
 
@@ -73,6 +74,7 @@ pub(crate) enum Target {
 }
 
 pub(crate) use scalar::{Scalar, ScalarShape, scalar};
+pub(crate) use variants::{EnumDocument, Tagging, VariantShape, enum_document};
 
 /// An input that cannot be derived as it is: the errors, and a model to generate anyway, if the shape allows one.
 pub(crate) struct Rejected<T> {
@@ -181,8 +183,8 @@ fn named_fields(input: &DeriveInput, derive: Derive) -> syn::Result<&syn::Fields
         Data::Enum(data) => Err(syn::Error::new(
             data.enum_token.span,
             format!(
-                "{} applies to structs with named fields, not enums: {}; for an enum of unit variants used as a \
-                 field, derive `Scalar`",
+                "{} applies to structs with named fields, not enums: {}; for an enum used as a field, derive \
+                 `Scalar` (unit variants, compared as strings) or `Document` (variants with data)",
                 derive.attribute(),
                 if derive == Derive::Entity {
                     "an entity is one JSON object per row"
@@ -488,6 +490,11 @@ fn replace_self(tokens: TokenStream, ident: &Ident) -> TokenStream {
 /// An identifier that names none of the types in `fields` nor `ident`, for the generated struct's entity
 /// parameter: `E` unless a field's type mentions a type called `E`.
 pub(crate) fn fresh_type_param(container: &Container) -> Ident {
+    fresh_type_param_among(&container.ident, container.fields.iter().map(|f| &f.ty))
+}
+
+/// An identifier that names none of `types` nor `ident`: `E`, `E_`, `E__`…
+pub(crate) fn fresh_type_param_among<'t>(ident: &Ident, types: impl Iterator<Item = &'t TokenStream> + Clone) -> Ident {
     fn mentions(tokens: TokenStream, name: &str) -> bool {
         tokens.into_iter().any(|token| match token {
             TokenTree::Ident(i) => i == name,
@@ -496,7 +503,7 @@ pub(crate) fn fresh_type_param(container: &Container) -> Ident {
         })
     }
     let mut name = "E".to_owned();
-    while container.ident == name || container.fields.iter().any(|f| mentions(f.ty.clone(), &name)) {
+    while *ident == name || types.clone().any(|ty| mentions(ty.clone(), &name)) {
         name.push('_');
     }
     Ident::new(&name, Span::call_site())

@@ -59,8 +59,8 @@ pub(crate) fn scalar(input: &DeriveInput) -> Result<Scalar, Rejected<Scalar>> {
                     errors.spanned(
                         &variant.fields,
                         format!(
-                            "variant `{}` carries data, so its JSON is not a plain string; {SUPPORTED}. Mark a field \
-                             of this type `#[entity(skip)]`, or filter it with `matches`",
+                            "variant `{}` carries data, so its JSON is not a plain string; {SUPPORTED}. For an enum \
+                             with data, derive `Document` instead (`is_variant` and a filter per variant)",
                             variant.ident
                         ),
                     );

@@ -101,6 +101,13 @@ impl<E> Filter<E> {
 
     /// Any of the filters (false when there are none).
     pub fn any(filters: impl IntoIterator<Item = Filter<E>>) -> Self {
+        let mut filters: Vec<Filter<E>> = filters.into_iter().collect();
+        // One alternative is that filter itself, pre-filter included; of several, no one pre-filter holds.
+        if filters.len() == 1 {
+            if let Some(only) = filters.pop() {
+                return only;
+            }
+        }
         Filter::from_node(Node::any(filters.into_iter().map(|filter| filter.node)))
     }
 }

@@ -31,7 +31,7 @@ pub(crate) enum Step {
 
 impl Target {
     /// This path, one step further (from a column: the step inside the column's JSON value).
-    fn then(&self, step: Step) -> Target {
+    pub(crate) fn then(&self, step: Step) -> Target {
         match self {
             Target::Json { depth, keys } => {
                 Target::Json { depth: *depth, keys: keys.iter().copied().chain([step]).collect() }

@@ -20,6 +20,7 @@
 //! | document `contains`, `matches` | `data @> $1::jsonb` | GIN `jsonb_path_ops` on `data` |
 //! | `contained_by` (documents, lists) | `data->'owner' <@ $1::jsonb` | – |
 //! | list `at(0)` | the element's own SQL at `data->'tags'->0` (a position is never a `@>` pre-filter) | an expression index on the element |
+//! | enum `is_variant`, `card(\|c\| …)` (see [`variants`]) | external: `data->'method' ? $1`; internal, adjacent: `data @> '{"method": {"type": "card"}}'`; a variant's fields at `->'Card'->`, beside the tag, or under `->'c'->` | GIN (`jsonb_ops`) on `(data->'method')` for external; GIN `jsonb_path_ops` on `data` for internal and adjacent |
 //! | `Option<D>` documents | the document's handles at `data->'milestone'->…`; `is_null` etc. as for `Option<T>` | as for each field |
 //! | list of documents `any(\|l\| …)` | `data @> $1::jsonb AND EXISTS (SELECT 1 FROM jsonb_array_elements(data->'labels') AS __e1(value) WHERE …)`, the `@>` holding the element filter's equalities on strings, integers and booleans (see [`DocumentList`]) | GIN `jsonb_path_ops` on `data`, through the `@>` |
 //! | list of documents `all(\|l\| …)` | `CASE WHEN jsonb_typeof(data->'labels') = 'array' THEN NOT EXISTS (… WHERE (…) IS NOT TRUE) END` | – |
@@ -43,6 +44,7 @@ mod order;
 mod query;
 pub(crate) mod support;
 pub mod time;
+pub mod variants;
 
 use serde::de::DeserializeOwned;
 

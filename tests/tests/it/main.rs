@@ -10,6 +10,7 @@ mod cancel;
 mod connect;
 mod differential;
 mod entity_documents;
+mod entity_enums;
 mod entity_indexes;
 mod entity_maps;
 mod entity_operators;

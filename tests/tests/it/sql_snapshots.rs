@@ -666,3 +666,62 @@ fn maps() {
     snapshot.push_str(&case("order by a map value", &ordered));
     insta::assert_snapshot!(snapshot);
 }
+
+#[allow(dead_code)]
+#[derive(serde::Deserialize, fraiseql_wire::Document)]
+struct Bank {
+    country: String,
+}
+
+#[allow(dead_code)]
+#[derive(serde::Deserialize, fraiseql_wire::Document)]
+enum Method {
+    Card { last4: String },
+    Cash,
+    Transfer(Bank),
+}
+
+#[allow(dead_code)]
+#[derive(serde::Deserialize, fraiseql_wire::Document)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Event {
+    Moved {
+        #[serde(alias = "dest")]
+        to: i64,
+    },
+    #[serde(alias = "shut")]
+    Closed,
+}
+
+#[allow(dead_code)]
+#[derive(serde::Deserialize, fraiseql_wire::Document)]
+#[serde(tag = "t", content = "c")]
+enum Shape {
+    Circle { radius: i64 },
+    Empty,
+}
+
+#[allow(dead_code)]
+#[derive(serde::Deserialize, Entity)]
+#[entity(view = "v_payment")]
+struct Payment {
+    method: Method,
+    events: Vec<Event>,
+    shape: Option<Shape>,
+}
+
+#[test]
+fn enums_with_data() {
+    let p = Payment::fields();
+    let cases: Vec<(&str, Filter<Payment>)> = vec![
+        ("external: is_variant is a key test", p.method.is_variant(MethodVariant::Cash)),
+        ("external: a struct variant's field under its name", p.method.card(|c| c.last4.eq("4242"))),
+        ("external: a newtype variant's handles", p.method.transfer(|b| b.country.eq("fr"))),
+        ("internal: is_variant is a containment, with an alias", p.events.any(|e| e.is_variant(EventVariant::Closed))),
+        ("internal: fields beside the tag, the tag a pre-filter", p.events.any(|e| e.moved(|m| m.to.gt(3)))),
+        ("adjacent: the content under its key", p.shape.circle(|c| c.radius.between(1, 5))),
+    ];
+    let snapshot: String =
+        cases.into_iter().map(|(label, filter)| case(label, &Payment::select().filter_by(filter))).collect();
+    insta::assert_snapshot!(snapshot);
+}
