@@ -53,7 +53,7 @@ macro_rules! value_handles {
 }
 value_handles!(
     kind::Text; kind::Number; kind::Double; kind::Real; kind::Boolean; kind::Uuid; kind::Timestamp;
-    kind::LocalDateTime; kind::Date; kind::Map; kind::Documents<D>, D: Sized; kind::List<K>, K: Kind;
+    kind::LocalDateTime; kind::Date; kind::Map; kind::Json; kind::Documents<D>, D: Sized; kind::List<K>, K: Kind;
 );
 
 /// A typed handle on a field of type `T` of entity `E`: its operators build [`Filter<E>`]s and [`OrderKey<E>`]s.

@@ -18,12 +18,20 @@ pub struct Filter<E> {
     /// from its equalities on strings, integers and booleans and its containments, and-ed together. `any` turns
     /// them into a `@>` on the list that a GIN index serves, before the exact test runs.
     pub(crate) prefilter: Vec<Value>,
+    /// Conditions on the row that hold whenever this filter does (and-ed in, never under `not` or `or`), which
+    /// the query adds to its `WHERE` so an index can find the rows: in a `WHERE`, unknown and false are alike.
+    pub(crate) hints: Vec<Node>,
     entity: PhantomData<fn(&E)>,
 }
 
 impl<E> Clone for Filter<E> {
     fn clone(&self) -> Self {
-        Filter { node: self.node.clone(), prefilter: self.prefilter.clone(), entity: PhantomData }
+        Filter {
+            node: self.node.clone(),
+            prefilter: self.prefilter.clone(),
+            hints: self.hints.clone(),
+            entity: PhantomData,
+        }
     }
 }
 
@@ -41,13 +49,21 @@ impl<E> fmt::Debug for Filter<E> {
 
 impl<E> Filter<E> {
     pub(crate) fn from_node(node: Node) -> Self {
-        Filter { node, prefilter: Vec::new(), entity: PhantomData }
+        Filter { node, prefilter: Vec::new(), hints: Vec::new(), entity: PhantomData }
     }
 
     /// This filter, known to hold only where the root contains `partial`.
     pub(crate) fn with_prefilter(mut self, partial: Value) -> Self {
         self.prefilter.push(partial);
         self
+    }
+
+    /// The filter as the query's `WHERE` condition: its node, and the hints that let an index find the rows.
+    pub(crate) fn into_condition(self) -> Node {
+        if self.hints.is_empty() {
+            return self.node;
+        }
+        Node::all(std::iter::once(self.node).chain(self.hints))
     }
 
     pub(crate) fn expr(expr: Expr) -> Self {
@@ -89,14 +105,16 @@ impl<E> Filter<E> {
     /// All of the filters (true when there are none).
     pub fn all(filters: impl IntoIterator<Item = Filter<E>>) -> Self {
         let mut prefilter = Vec::new();
+        let mut hints = Vec::new();
         let nodes: Vec<Node> = filters
             .into_iter()
             .map(|filter| {
                 prefilter.extend(filter.prefilter);
+                hints.extend(filter.hints);
                 filter.node
             })
             .collect();
-        Filter { node: Node::all(nodes), prefilter, entity: PhantomData }
+        Filter { node: Node::all(nodes), prefilter, hints, entity: PhantomData }
     }
 
     /// Any of the filters (false when there are none).

@@ -22,7 +22,7 @@ mod sealed {
     impl<T> Shape for std::collections::HashMap<String, T> {}
     impl<T> Shape for std::collections::BTreeMap<String, T> {}
 }
-use sealed::Sealed;
+pub(crate) use sealed::Sealed;
 pub(crate) use sealed::Shape;
 
 /// A Rust type that can be a field of an [`Entity`](crate::Entity) or [`Document`](crate::Document).
@@ -106,6 +106,9 @@ pub enum LocalDateTime {}
 /// Calendar dates (`chrono::NaiveDate`, `time::Date`, `jiff::civil::Date`): compared as `date`.
 #[derive(Debug)]
 pub enum Date {}
+/// Free JSON (`serde_json::Value`): read through [`path`](super::Field::path) as jsonpath.
+#[derive(Debug)]
+pub enum Json {}
 /// JSON arrays of a kind.
 #[derive(Debug)]
 pub struct List<K>(std::marker::PhantomData<K>);
@@ -119,7 +122,7 @@ macro_rules! kinds {
         }
     )*};
 }
-kinds!(Double => Some("float8"), Real => Some("float4"), Uuid => Some("uuid"));
+kinds!(Double => Some("float8"), Real => Some("float4"), Uuid => Some("uuid"), Json => Some("jsonb"));
 
 macro_rules! exact_kinds {
     ($($kind:ty => $sql_type:expr),* $(,)?) => {$(

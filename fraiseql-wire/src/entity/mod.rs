@@ -21,6 +21,7 @@
 //! | `contained_by` (documents, lists) | `data->'owner' <@ $1::jsonb` | – |
 //! | list `at(0)` | the element's own SQL at `data->'tags'->0` (a position is never a `@>` pre-filter) | an expression index on the element |
 //! | enum `is_variant`, `card(\|c\| …)` (see [`variants`]) | external: `data->'method' ? $1`; internal, adjacent: `data @> '{"method": {"type": "card"}}'`; a variant's fields at `->'Card'->`, beside the tag, or under `->'c'->` | GIN (`jsonb_ops`) on `(data->'method')` for external; GIN `jsonb_path_ops` on `data` for internal and adjacent |
+//! | free JSON `path("+1").gt(3)` (`serde_json::Value` fields, see [`JsonPath`]) | `jsonb_path_exists(data->'reactions', $1::jsonpath, $2::jsonb, TRUE)`, `$1 = 'strict $."+1" ? (@ > $v)'`, `$2 = '{"v": 3}'` | none, but `eq` also adds `data @> $3::jsonb` to the `WHERE` for GIN `jsonb_path_ops` on `data` |
 //! | `Option<D>` documents | the document's handles at `data->'milestone'->…`; `is_null` etc. as for `Option<T>` | as for each field |
 //! | list of documents `any(\|l\| …)` | `data @> $1::jsonb AND EXISTS (SELECT 1 FROM jsonb_array_elements(data->'labels') AS __e1(value) WHERE …)`, the `@>` holding the element filter's equalities on strings, integers and booleans (see [`DocumentList`]) | GIN `jsonb_path_ops` on `data`, through the `@>` |
 //! | list of documents `all(\|l\| …)` | `CASE WHEN jsonb_typeof(data->'labels') = 'array' THEN NOT EXISTS (… WHERE (…) IS NOT TRUE) END` | – |
@@ -37,6 +38,7 @@
 mod documents;
 mod field;
 mod filter;
+mod json;
 pub mod kind;
 mod location;
 mod map;
@@ -51,6 +53,7 @@ use serde::de::DeserializeOwned;
 pub use documents::{DocumentList, ElementFields};
 pub use field::Field;
 pub use filter::Filter;
+pub use json::{FreeJson, JsonPath};
 pub use kind::FieldType;
 pub use map::{MapField, ValueHandle};
 pub use order::{IntoOrderKeys, OrderKey};

@@ -32,7 +32,7 @@ impl<E: Entity> Query<E> {
 
     /// Adds a condition built elsewhere (see [`Entity::fields`]).
     pub fn filter_by(self, filter: Filter<E>) -> Self {
-        self.push_filter(filter.node)
+        self.push_filter(filter.into_condition())
     }
 
     /// Adds sort keys: `.order_by(|p| p.priority.desc())`, or several at once as a tuple, an array or a `Vec`.

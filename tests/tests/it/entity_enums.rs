@@ -3,8 +3,6 @@
 //! serde wrote, missing and null included; inside `any` the internal tag is a `@>` pre-filter, and a GIN index
 //! serves it.
 
-use std::collections::BTreeSet;
-
 use fraiseql_wire::{Client, Document, Entity, Filter};
 use fraiseql_wire_tests::{AuthUser, TestCluster};
 use proptest::prelude::*;
@@ -13,7 +11,8 @@ use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::common::model::{self, Truth, insert_documents};
+use crate::common::differential::Differential;
+use crate::common::model::{self, Truth};
 use crate::common::plan::explain;
 
 #[derive(Clone, Debug, Deserialize, Serialize, Document)]
@@ -328,7 +327,6 @@ fn expr() -> impl Strategy<Value = Expr> {
 
 #[test]
 fn variant_filters_agree_with_rust_match() {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
     let mut runner = TestRunner::new(ProptestConfig::default());
     let rows = proptest::collection::vec(row(), 300).new_tree(&mut runner).expect("rows").current();
     let docs: Vec<Map<String, Value>> = rows
@@ -341,35 +339,11 @@ fn variant_filters_agree_with_rust_match() {
             doc
         })
         .collect();
-    let (db, client) = runtime.block_on(async {
-        let db = TestCluster::shared().database().await;
-        db.execute("CREATE TABLE orders (id bigint PRIMARY KEY, data jsonb NOT NULL); CREATE VIEW v_order AS SELECT id, data FROM orders").await;
-        insert_documents(&db, "orders", &docs).await;
-        let client = Client::connect(&db.url(AuthUser::Superuser)).await.expect("connect");
-        (db, client)
-    });
+    let server = Differential::load::<Order>("orders", &docs);
     // The rows decode as the entity: the representations are serde's own.
-    let decoded = runtime.block_on(Order::query(&client).fetch_all()).expect("rows decode");
+    let decoded = server.block_on(Order::query(server.client()).fetch_all()).expect("rows decode");
     assert_eq!(decoded.len(), rows.len());
-
-    let mut runner = TestRunner::new(ProptestConfig { cases: 400, ..ProptestConfig::default() });
-    runner
-        .run(&expr(), |expr| {
-            let expected: BTreeSet<i64> =
-                rows.iter().enumerate().filter(|(_, r)| expr.eval(r) == Some(true)).map(|(i, _)| i as i64).collect();
-            let query = Order::query(&client).filter_by(expr.filter());
-            let sql = query.to_sql().map(|s| s.sql).unwrap_or_default();
-            let actual: BTreeSet<i64> = runtime
-                .block_on(query.fetch_all())
-                .map_err(|e| TestCaseError::fail(format!("query failed: {e}\nSQL: {sql}")))?
-                .iter()
-                .map(|o| o.id)
-                .collect();
-            prop_assert_eq!(&actual, &expected, "filter {:?}\nSQL: {}", expr, sql);
-            Ok(())
-        })
-        .expect("PostgreSQL and Rust's match disagree");
-    drop(db);
+    server.agree(rows.len(), expr(), Expr::filter, |expr, i| expr.eval(&rows[i]));
 }
 
 #[tokio::test]

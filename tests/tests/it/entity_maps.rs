@@ -2,18 +2,18 @@
 //! values) and `any_value` agree with a Rust model over maps that are missing, null, not objects, empty, or
 //! hold values of mixed shapes; a GIN index on the map's expression serves the key tests.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use fraiseql_wire::{Client, Document, Entity, Filter};
 use fraiseql_wire_tests::{AuthUser, TestCluster};
-use futures_util::TryStreamExt;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::common::model::{self, Truth, insert_documents, maybe, put};
+use crate::common::differential::Differential;
+use crate::common::model::{self, Truth, maybe, put};
 use crate::common::plan::explain;
 
 #[allow(dead_code)] // only the handles are used; rows are read raw
@@ -181,40 +181,11 @@ fn document() -> impl Strategy<Value = Map<String, Value>> {
 
 #[test]
 fn map_filters_agree_with_a_rust_model() {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
     let mut runner = TestRunner::new(ProptestConfig::default());
     let docs = proptest::collection::vec(document(), 300).new_tree(&mut runner).expect("documents").current();
-    let (db, client) = runtime.block_on(async {
-        let db = TestCluster::shared().database().await;
-        db.execute(
-            "CREATE TABLE country (id bigint PRIMARY KEY, data jsonb NOT NULL);
-             CREATE VIEW v_country AS SELECT id, data FROM country",
-        )
-        .await;
-        insert_documents(&db, "country", &docs).await;
-        let client = Client::connect(&db.url(AuthUser::Superuser)).await.expect("connect");
-        (db, client)
-    });
+    let server = Differential::load::<Country>("country", &docs);
     let docs: Vec<Value> = docs.into_iter().map(Value::Object).collect();
-
-    let mut runner = TestRunner::new(ProptestConfig { cases: 400, ..ProptestConfig::default() });
-    runner
-        .run(&expr(), |expr| {
-            let expected: BTreeSet<i64> =
-                docs.iter().enumerate().filter(|(_, d)| expr.eval(d) == Some(true)).map(|(i, _)| i as i64).collect();
-            let query = Country::query(&client).filter_by(expr.filter());
-            let sql = query.to_sql().map(|s| s.sql).unwrap_or_default();
-            let actual: BTreeSet<i64> = runtime
-                .block_on(query.stream_raw().try_collect::<Vec<_>>())
-                .map_err(|e| TestCaseError::fail(format!("query failed: {e}\nSQL: {sql}")))?
-                .iter()
-                .filter_map(|raw| serde_json::from_slice::<Value>(raw).ok().and_then(|d| d["id"].as_i64()))
-                .collect();
-            prop_assert_eq!(&actual, &expected, "filter {:?}\nSQL: {}", expr, sql);
-            Ok(())
-        })
-        .expect("PostgreSQL and the Rust model disagree");
-    drop(db);
+    server.agree(docs.len(), expr(), Expr::filter, |expr, i| expr.eval(&docs[i]));
 }
 
 #[tokio::test]

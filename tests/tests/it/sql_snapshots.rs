@@ -725,3 +725,27 @@ fn enums_with_data() {
         cases.into_iter().map(|(label, filter)| case(label, &Payment::select().filter_by(filter))).collect();
     insta::assert_snapshot!(snapshot);
 }
+
+#[allow(dead_code)]
+#[derive(serde::Deserialize, Entity)]
+#[entity(view = "v_post")]
+struct Post {
+    reactions: serde_json::Value,
+    extra: Option<serde_json::Value>,
+}
+
+#[test]
+fn free_json() {
+    let p = Post::fields();
+    let cases: Vec<(&str, Filter<Post>)> = vec![
+        ("path: strict jsonpath and variables, both bound", p.reactions.path("+1").gt(3)),
+        ("eq: also a @> beside the whole filter, for GIN", p.reactions.path("+1").eq(3)),
+        ("eq under not: the @> stays outside it", !p.reactions.path("+1").eq(3)),
+        ("nested keys and positions, quoted in the path", p.reactions.path("a\"b").at(0).path("c").lte("x")),
+        ("exists: false when missing", p.extra.at_index(1).exists()),
+        ("is_null on an Option<Value>", p.extra.is_null()),
+    ];
+    let snapshot: String =
+        cases.into_iter().map(|(label, filter)| case(label, &Post::select().filter_by(filter))).collect();
+    insta::assert_snapshot!(snapshot);
+}

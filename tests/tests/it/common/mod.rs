@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: connections, small views, waiting for what the server shows.
 
+pub mod differential;
 pub mod model;
 pub mod plan;
 pub mod project;
