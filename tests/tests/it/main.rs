@@ -13,6 +13,7 @@ mod entity_documents;
 mod entity_indexes;
 mod entity_maps;
 mod entity_operators;
+mod entity_search;
 mod entity_time;
 mod entity_time_indexes;
 mod entity_uuid;
