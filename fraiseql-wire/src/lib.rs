@@ -99,7 +99,9 @@ mod pool;
 
 pub use client::Client;
 pub use config::Config;
-pub use entity::{Document, Entity, Field, FieldType, Filter, IntoOrderKeys, JsonPath, OrderKey};
+pub use entity::{
+    Document, Entity, Field, FieldType, Filter, IntoOrderKeys, JsonPath, OrderKey, TextQuery, phrase, plain, websearch,
+};
 pub use error::{DbError, DecodeError, Error, ErrorKind, Result, SqlState, TlsFailure};
 pub use executor::Executor;
 pub use parallel::{ParallelQuery, ParallelStream};

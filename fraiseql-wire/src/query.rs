@@ -142,7 +142,7 @@ impl<T> Query<T> {
     pub(crate) fn push_keys(mut self, keys: Vec<(SortKey, KeyValue<T>)>) -> Self {
         self = self.map_select(|select| {
             for (key, _) in &keys {
-                select.order_by(crate::sql::Expr::text(key.sql()));
+                select.order_by(key.order_item());
             }
             Ok(())
         });

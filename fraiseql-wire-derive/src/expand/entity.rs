@@ -49,6 +49,11 @@ pub(crate) fn entity(model: &Entity) -> TokenStream {
         " The document contains `partial` (JSON containment `data @> $1`, served by a GIN index on `data`): \
          `partial` is any serializable value shaped like part of a `{name}` document."
     );
+    let search_doc = concat!(
+        " The document matches `query` in any of its strings (`jsonb_to_tsvector(…, data, '[\"string\"]') @@ …`), ",
+        "served by a GIN index on `jsonb_to_tsvector('english', data, '[\"string\"]')` (see `TextQuery`)."
+    );
+    let rank_doc = " How well the document's strings match `query` (`ts_rank`), to order by: `rank(&q).desc()`.";
     // Spanned like `#fields_ident`, so an error about a field's type here is the same diagnostic as in `fields()`
     // and is reported once.
     let clone = quote_spanned! {ident.span()=>
@@ -108,6 +113,16 @@ pub(crate) fn entity(model: &Entity) -> TokenStream {
             #[doc = #matches_doc]
             #vis fn matches<P: #serde::Serialize + ?::core::marker::Sized>(&self, partial: &P) -> #krate::Filter<#ident> {
                 self.__location.contains_json(partial)
+            }
+
+            #[doc = #search_doc]
+            #vis fn search(&self, query: impl #krate::entity::AsTextQuery) -> #krate::Filter<#ident> {
+                self.__location.search(#krate::entity::AsTextQuery::as_text_query(&query))
+            }
+
+            #[doc = #rank_doc]
+            #vis fn rank(&self, query: impl #krate::entity::AsTextQuery) -> #krate::entity::Rank<#ident> {
+                self.__location.rank(#krate::entity::AsTextQuery::as_text_query(&query))
             }
         }
 

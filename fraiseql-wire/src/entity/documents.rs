@@ -80,7 +80,7 @@ pub type ElementFields<T> = <<T as DocumentList>::Document as Document>::Fields<
 impl<E: 'static, T: FieldType + DocumentList + 'static> Field<E, T> {
     /// At least one element satisfies `predicate` (false on an empty, missing or non-array value).
     pub fn any(&self, predicate: impl FnOnce(&ElementFields<T>) -> Filter<T::Document>) -> Filter<E> {
-        let (depth, elements, inner) = self.search(predicate);
+        let (depth, elements, inner) = self.element_search(predicate);
         let prefilter = merge_partials(&inner.prefilter);
         let exists = Filter::from_node(Node::Within {
             before: format!("EXISTS (SELECT 1 FROM {elements} AS __e{depth}(value) WHERE "),
@@ -98,7 +98,7 @@ impl<E: 'static, T: FieldType + DocumentList + 'static> Field<E, T> {
     /// Every element satisfies `predicate` (true on an empty array; unknown, so matching neither `all` nor its
     /// `not`, on anything that is not an array).
     pub fn all(&self, predicate: impl FnOnce(&ElementFields<T>) -> Filter<T::Document>) -> Filter<E> {
-        let (depth, elements, inner) = self.search(predicate);
+        let (depth, elements, inner) = self.element_search(predicate);
         let list = self.location.target.json_expr();
         Filter::from_node(Node::Within {
             before: format!(
@@ -111,7 +111,7 @@ impl<E: 'static, T: FieldType + DocumentList + 'static> Field<E, T> {
     }
 
     /// The nesting depth of the elements, the `FROM` item that lists them, and the predicate's filter on one.
-    fn search(
+    fn element_search(
         &self,
         predicate: impl FnOnce(&ElementFields<T>) -> Filter<T::Document>,
     ) -> (u8, String, Filter<T::Document>) {

@@ -316,12 +316,13 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
         let get = self.location.get.clone();
         let time = self.location.time;
         let key = SortKey {
-            expr: self.typed(),
+            expr: Expr::text(self.typed()),
             cast: self.cast(),
             descending,
             nulls_first: None,
             unique: self.location.unique,
             nullable: T::NULLABLE || self.location.optional,
+            recomputed: false,
         };
         OrderKey::new(
             key,

@@ -10,12 +10,15 @@
 //! | `f64` `eq`, `gt`, `between`… (`f32`: `float4`) | `(data->>'score')::float8 > $1::float8` | btree on `((data->>'score')::float8)` |
 //! | boolean `eq` | `(data->>'done')::boolean = $1::boolean` | btree on that expression |
 //! | `in_list` / `not_in` | `data->>'status' = ANY($1::text[])` / `<> ALL(…)` | btree on the expression |
-//! | `starts_with`, `contains`, `like`, `ilike` | `data->>'name' LIKE $1` (prefix escaped) | btree with `text_pattern_ops` for prefixes, trigram GIN (`CREATE INDEX … USING gin ((data->>'name') gin_trgm_ops)`) for the rest |
+//! | `starts_with`, `contains`, `like`, `ilike` | `data->>'name' LIKE $1` (prefix escaped) | btree with `text_pattern_ops` for prefixes, trigram GIN (`CREATE EXTENSION pg_trgm; CREATE INDEX … USING gin ((data->>'name') gin_trgm_ops)`) for the rest, `ilike('%x%')` included |
 //! | `is_null` | `data->>'score' IS NULL` (missing or JSON null) | – |
 //! | map `has_key`, `has_any_keys`, `has_all_keys` | `data->'languages' ? $1`, `?\| $1::text[]`, `?& $1::text[]` | GIN (`jsonb_ops`) on `(data->'languages')` |
 //! | map `get("fra")`, `any_value(\|v\| …)` | the value's own SQL at `data->'languages'->'fra'`; `EXISTS (… jsonb_each(…) …)` | as for the value's type; – |
 //! | `is_missing` / `is_json_null` | `data->'score' IS NULL` / `COALESCE(jsonb_typeof(data->'score') = 'null', FALSE)` | – |
 //! | `matches_regex`, `matches_regex_ci` | `data->>'name' ~ $1` / `~* $1` | trigram GIN (`pg_trgm`, `gin_trgm_ops`) on `(data->>'name')`; a btree for an anchored prefix |
+//! | text `search(websearch(q))`, `plain`, `phrase` ([`TextQuery`]) | `to_tsvector('english'::regconfig, data->>'body') @@ websearch_to_tsquery('english'::regconfig, $1)` | GIN on `(to_tsvector('english', data->>'body'))`, the queries' configuration |
+//! | document `search(q)` | `jsonb_to_tsvector('english'::regconfig, data, '["string"]'::jsonb) @@ …` | GIN on `(jsonb_to_tsvector('english', data, '["string"]'))` |
+//! | text and document `rank(q).desc()` ([`Rank`]) | `ORDER BY COALESCE(ts_rank(…), 0) DESC`; keyset recomputes the row's rank by its unique key | – |
 //! | list `contains`, `contains_all`, `contains_any` | `data @> $1::jsonb` (`{"tags":["x"]}`) | GIN `jsonb_path_ops` on `data` |
 //! | document `contains`, `matches` | `data @> $1::jsonb` | GIN `jsonb_path_ops` on `data` |
 //! | `contained_by` (documents, lists) | `data->'owner' <@ $1::jsonb` | – |
@@ -44,6 +47,7 @@ mod location;
 mod map;
 mod order;
 mod query;
+mod search;
 pub(crate) mod support;
 pub mod time;
 pub mod variants;
@@ -57,6 +61,7 @@ pub use json::{FreeJson, JsonPath};
 pub use kind::FieldType;
 pub use map::{MapField, ValueHandle};
 pub use order::{IntoOrderKeys, OrderKey};
+pub use search::{AsTextQuery, Rank, Searchable, TextQuery, phrase, plain, websearch};
 pub use time::TimeStorage;
 
 use crate::executor::Executor;

@@ -1,14 +1,17 @@
 //! Sort keys of typed queries.
 
 use std::fmt;
+use std::sync::Arc;
 
+use crate::error::BuildError;
 use crate::query::KeyValue;
-use crate::sql::SortKey;
+use crate::sql::{Param, SortKey};
 
 /// One sort key of a query on entity `E`, from a field's [`asc`](super::Field::asc) or
-/// [`desc`](super::Field::desc).
+/// [`desc`](super::Field::desc), or a search [`Rank`](super::Rank)'s.
 pub struct OrderKey<E> {
-    key: SortKey,
+    /// A key that could not be built (a rank with an invalid text search configuration) fails the query.
+    key: Result<SortKey, BuildError>,
     value: KeyValue<E>,
 }
 
@@ -20,28 +23,40 @@ impl<E> Clone for OrderKey<E> {
 
 impl<E> fmt::Debug for OrderKey<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.key.sql())
+        match &self.key {
+            Ok(key) => f.write_str(&key.sql()),
+            Err(error) => write!(f, "invalid: {}", crate::error::Error::from(error.clone())),
+        }
     }
 }
 
 impl<E> OrderKey<E> {
     pub(crate) fn new(key: SortKey, value: KeyValue<E>) -> Self {
-        OrderKey { key, value }
+        OrderKey { key: Ok(key), value }
     }
 
-    pub(crate) fn into_parts(self) -> (SortKey, KeyValue<E>) {
-        (self.key, self.value)
+    /// A key that could not be built; the query reports `error` when it runs.
+    pub(crate) fn invalid(error: BuildError) -> Self {
+        OrderKey { key: Err(error), value: Arc::new(|_: &E| Param::NULL) }
+    }
+
+    pub(crate) fn into_parts(self) -> Result<(SortKey, KeyValue<E>), BuildError> {
+        Ok((self.key?, self.value))
     }
 
     /// Puts rows whose key is missing or null first.
     pub fn nulls_first(mut self) -> Self {
-        self.key.nulls_first = Some(true);
+        if let Ok(key) = &mut self.key {
+            key.nulls_first = Some(true);
+        }
         self
     }
 
     /// Puts rows whose key is missing or null last.
     pub fn nulls_last(mut self) -> Self {
-        self.key.nulls_first = Some(false);
+        if let Ok(key) = &mut self.key {
+            key.nulls_first = Some(false);
+        }
         self
     }
 }

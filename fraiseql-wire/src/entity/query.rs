@@ -37,8 +37,12 @@ impl<E: Entity> Query<E> {
 
     /// Adds sort keys: `.order_by(|p| p.priority.desc())`, or several at once as a tuple, an array or a `Vec`.
     pub fn order_by<K: IntoOrderKeys<E>>(self, build: impl FnOnce(&E::Fields) -> K) -> Self {
-        let keys = build(&E::fields()).into_order_keys();
-        self.push_keys(keys.into_iter().map(OrderKey::into_parts).collect())
+        let keys: Result<Vec<_>, _> =
+            build(&E::fields()).into_order_keys().into_iter().map(OrderKey::into_parts).collect();
+        match keys {
+            Ok(keys) => self.push_keys(keys),
+            Err(error) => self.map_select(|_| Err(error)),
+        }
     }
 
     /// Keyset pagination: only the rows after `row` in the current `order_by` order.
@@ -48,11 +52,13 @@ impl<E: Entity> Query<E> {
     /// (never an `AND` of comparisons, which would skip rows); `Option` keys follow PostgreSQL's placement of
     /// NULLs, so rows with a null key are neither skipped nor repeated, and a null key in `row` is a position like
     /// any other. Each key compares in the type its field decodes as (`f64` as `float8`), so `row`'s values are
-    /// exactly the server's.
+    /// exactly the server's. A search [`Rank`](super::Rank) key is not in `row`: the condition recomputes it on the
+    /// server from `row`'s unique key (`(SELECT <rank> FROM <view> WHERE <key> = $n)`), so `row` must still exist.
     pub fn after(self, row: &E) -> Self {
         let (keys, values): (Vec<_>, Vec<_>) = self.keys().iter().map(|(key, value)| (key.clone(), value(row))).unzip();
         self.map_select(|select| {
-            select.filter(keyset_after(&keys, values)?);
+            let condition = keyset_after(select.relation(), &keys, values)?;
+            select.filter(condition);
             Ok(())
         })
     }

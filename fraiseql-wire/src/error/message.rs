@@ -82,7 +82,10 @@ impl Error {
                 "write one SQL expression (balanced parentheses, closed quotes and comments, no `;`) and pass values \
                  as $1, $2, … parameters"
             }
-            Error::InvalidFilter { .. } => "check the Serialize implementation of the value given to the operator",
+            Error::InvalidFilter { .. } => {
+                "fix the value given to the operator: its Serialize implementation, or the text search configuration \
+                 name"
+            }
             Error::InvalidKeyset { .. } => {
                 "end the order_by keys with a unique one (a `#[entity(column = …)]` field or one marked \
                  `#[entity(order_key)]`), then call after(&row)"

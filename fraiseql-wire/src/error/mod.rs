@@ -243,7 +243,8 @@ pub enum Error {
         reason: String,
     },
 
-    /// A typed filter could not be built (its value could not be serialized).
+    /// A typed filter could not be built (its value could not be serialized, or a text search configuration is not
+    /// a name).
     InvalidFilter {
         /// Why.
         reason: String,

@@ -60,6 +60,25 @@ impl Expr {
         self.pieces.push(Piece::Value(index));
     }
 
+    /// Binds every value of `other` without writing anything; returns the index of its first value, for
+    /// [`push_bound_expr`](Self::push_bound_expr). An expression written several times (a sort key in a keyset
+    /// condition) then shares its values.
+    pub(crate) fn bind_expr(&mut self, other: &Expr) -> usize {
+        let base = self.params.len();
+        self.params.extend(other.params.iter().cloned());
+        base
+    }
+
+    /// Appends `other`, whose values [`bind_expr`](Self::bind_expr) bound from `base`.
+    pub(crate) fn push_bound_expr(&mut self, other: &Expr, base: usize) {
+        for piece in &other.pieces {
+            match piece {
+                Piece::Text(text) => self.push_text(text),
+                Piece::Value(index) => self.pieces.push(Piece::Value(base + index)),
+            }
+        }
+    }
+
     /// Appends text, one value and more text: the shape of most comparisons.
     pub(crate) fn compare(left: String, value: Param, right: &str) -> Expr {
         let mut expr = Expr::text(left);
@@ -203,6 +222,22 @@ mod tests {
         let (sql, params) = rendered(&node, 2);
         assert_eq!(sql, "(c < $3::int) AND (a = $4 OR b = $4)");
         assert_eq!(params, [Param::text("9"), Param::text("x")]);
+    }
+
+    #[test]
+    fn embedded_expressions_keep_their_values() {
+        let inner = Expr::compare("f(".into(), Param::text("q"), ")");
+        let mut outer = Expr::compare("a = ".into(), Param::text("x"), " AND ");
+        let base = outer.bind_expr(&inner);
+        outer.push_bound_expr(&inner, base);
+        outer.push_text(" < ");
+        outer.push_bound_expr(&inner, base);
+        outer.push_text(" OR ");
+        let again = outer.bind_expr(&inner);
+        outer.push_bound_expr(&inner, again);
+        let (sql, params) = rendered(&Node::Expr(outer), 1);
+        assert_eq!(sql, "a = $2 AND f($3) < f($3) OR f($4)");
+        assert_eq!(params, [Param::text("x"), Param::text("q"), Param::text("q")]);
     }
 
     #[test]

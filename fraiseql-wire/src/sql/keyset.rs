@@ -1,13 +1,14 @@
 //! Sort keys, and the keyset condition "after this row in this order".
 
-use super::{Expr, Node, Param};
+use super::{Expr, Node, Param, Relation};
 use crate::error::BuildError;
 
 /// One `ORDER BY` key, with what keyset pagination needs to know about it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct SortKey {
-    /// The SQL expression, as filters write it (one expression index serves both).
-    pub(crate) expr: String,
+    /// The SQL expression, as filters write it (one expression index serves both), with its own values (the
+    /// text of a search whose rank this is).
+    pub(crate) expr: Expr,
     /// The cast written after a value compared with `expr` (`::numeric`), or nothing.
     pub(crate) cast: String,
     pub(crate) descending: bool,
@@ -17,17 +18,28 @@ pub(crate) struct SortKey {
     pub(crate) unique: bool,
     /// The key may be missing or null in a row.
     pub(crate) nullable: bool,
+    /// The row as decoded does not hold this key's value (a text search rank, computed by the server): the keyset
+    /// condition recomputes it from the row's unique key, the last key. Such a key is never null.
+    pub(crate) recomputed: bool,
 }
 
 impl SortKey {
     /// The `ORDER BY` item.
-    pub(crate) fn sql(&self) -> String {
-        let mut sql = format!("{} {}", self.expr, if self.descending { "DESC" } else { "ASC" });
+    pub(crate) fn order_item(&self) -> Expr {
+        let mut item = self.expr.clone();
+        item.push_text(if self.descending { " DESC" } else { " ASC" });
         match self.nulls_first {
-            Some(true) => sql.push_str(" NULLS FIRST"),
-            Some(false) => sql.push_str(" NULLS LAST"),
+            Some(true) => item.push_text(" NULLS FIRST"),
+            Some(false) => item.push_text(" NULLS LAST"),
             None => {}
         }
+        item
+    }
+
+    /// The `ORDER BY` item's SQL, its values numbered from `$1` (for `Debug`).
+    pub(crate) fn sql(&self) -> String {
+        let mut sql = String::new();
+        self.order_item().write(&mut sql, &mut Vec::new());
         sql
     }
 
@@ -37,18 +49,31 @@ impl SortKey {
     }
 }
 
-/// The condition "after the row whose key values are `values`" for `keys`: `a > $1 OR (a = $1 AND b > $2) OR …`,
-/// with `<` for descending keys (never an `AND` of comparisons, which would skip rows).
+/// What the row gave for one key.
+#[derive(Clone, Copy)]
+enum Position {
+    /// A value, bound at this index.
+    Value(usize),
+    Null,
+    /// Not in the row: the server recomputes it ([`SortKey::recomputed`]).
+    Recomputed,
+}
+
+/// The condition "after the row whose key values are `values`" for `keys` on `relation`:
+/// `a > $1 OR (a = $1 AND b > $2) OR …`, with `<` for descending keys (never an `AND` of comparisons, which would
+/// skip rows).
 ///
 /// Nullable keys follow PostgreSQL's placement of NULLs: after a non-null value come the greater values and then
 /// the NULLs when NULLs sort last; after a NULL come the non-null values when NULLs sort first, else nothing on
-/// that key.
-pub(crate) fn after(keys: &[SortKey], values: Vec<Param>) -> Result<Node, BuildError> {
+/// that key. A recomputed key's value is a scalar subquery on `relation` by the row's unique key (the last key),
+/// `(SELECT <key> FROM <relation> WHERE <unique key> = $n)`: the same expression on the same document, so it
+/// equals the row's own value exactly and ties are broken by the keys after it.
+pub(crate) fn after(relation: &Relation, keys: &[SortKey], values: Vec<Param>) -> Result<Node, BuildError> {
     let invalid = |reason: &str| BuildError::Keyset { reason: reason.to_owned() };
-    if keys.is_empty() {
+    let Some(last) = keys.last() else {
         return Err(invalid("keyset pagination needs order_by keys first"));
-    }
-    if !keys.last().is_some_and(|k| k.unique) {
+    };
+    if !last.unique {
         return Err(invalid(
             "the last order key must be unique, or rows sharing its value would be skipped or repeated",
         ));
@@ -57,14 +82,31 @@ pub(crate) fn after(keys: &[SortKey], values: Vec<Param>) -> Result<Node, BuildE
         return Err(invalid("the row gave a different number of key values than there are keys"));
     }
     let mut condition = Expr::new();
-    // Each non-null value is bound once and referred to by every term that compares with it.
-    let bound: Vec<Option<usize>> = values
-        .into_iter()
-        .map(|value| if value.as_str().is_some() { Some(condition.bind(value)) } else { None })
+    // Each key's own values (a search text) and each non-null row value are bound once, and referred to by every
+    // term that uses them.
+    let bases: Vec<usize> = keys.iter().map(|key| condition.bind_expr(&key.expr)).collect();
+    let positions: Vec<Position> = keys
+        .iter()
+        .zip(values)
+        .map(|(key, value)| match value.as_str() {
+            _ if key.recomputed => Position::Recomputed,
+            Some(_) => Position::Value(condition.bind(value)),
+            None => Position::Null,
+        })
         .collect();
+    let unique = match positions.last() {
+        Some(Position::Value(index)) => Some(*index),
+        _ => None,
+    };
+    if unique.is_none() && keys.iter().any(|key| key.recomputed) {
+        return Err(invalid(
+            "a rank key is recomputed from the row's unique key, the last order key, but the row's value of it is null",
+        ));
+    }
+    let keyset = Keyset { relation, keys, bases, positions, unique };
     let mut alternatives = 0;
     for (i, key) in keys.iter().enumerate() {
-        if bound[i].is_none() && !key.nulls_come_first() {
+        if matches!(keyset.positions[i], Position::Null) && !key.nulls_come_first() {
             // After a NULL that sorts last, nothing follows on this key.
             continue;
         }
@@ -75,11 +117,11 @@ pub(crate) fn after(keys: &[SortKey], values: Vec<Param>) -> Result<Node, BuildE
         if i > 0 {
             condition.push_text("(");
         }
-        for (equal_key, equal_value) in keys[..i].iter().zip(&bound) {
-            write_equal(&mut condition, equal_key, *equal_value);
+        for equal in 0..i {
+            keyset.write_equal(&mut condition, equal);
             condition.push_text(" AND ");
         }
-        write_after(&mut condition, key, bound[i]);
+        keyset.write_after(&mut condition, i);
         if i > 0 {
             condition.push_text(")");
         }
@@ -90,34 +132,84 @@ pub(crate) fn after(keys: &[SortKey], values: Vec<Param>) -> Result<Node, BuildE
     Ok(Node::Expr(condition))
 }
 
-/// "The key equals the row's value".
-fn write_equal(condition: &mut Expr, key: &SortKey, value: Option<usize>) {
-    match value {
-        Some(index) => {
-            condition.push_text(&format!("{} = ", key.expr));
-            condition.push_value_ref(index);
-            condition.push_text(&key.cast);
-        }
-        None => condition.push_text(&format!("{} IS NULL", key.expr)),
-    }
+/// What the terms of one keyset condition refer to.
+struct Keyset<'a> {
+    relation: &'a Relation,
+    keys: &'a [SortKey],
+    /// Where each key's own values are bound.
+    bases: Vec<usize>,
+    positions: Vec<Position>,
+    /// Where the row's value of the unique (last) key is bound, if it is not null.
+    unique: Option<usize>,
 }
 
-/// "The key comes strictly after the row's value".
-fn write_after(condition: &mut Expr, key: &SortKey, value: Option<usize>) {
-    match value {
-        Some(index) => {
-            let nulls_follow = key.nullable && !key.nulls_come_first();
-            if nulls_follow {
-                condition.push_text("(");
+impl Keyset<'_> {
+    fn write_key(&self, condition: &mut Expr, i: usize) {
+        condition.push_bound_expr(&self.keys[i].expr, self.bases[i]);
+    }
+
+    /// The row's value of key `i` (a bound value, or the subquery that recomputes it), with its cast.
+    fn write_value(&self, condition: &mut Expr, i: usize, index: Option<usize>) {
+        match (index, self.unique, self.keys.last()) {
+            (Some(index), ..) => {
+                condition.push_value_ref(index);
+                condition.push_text(&self.keys[i].cast);
             }
-            condition.push_text(&format!("{} {} ", key.expr, if key.descending { "<" } else { ">" }));
-            condition.push_value_ref(index);
-            condition.push_text(&key.cast);
-            if nulls_follow {
-                condition.push_text(&format!(" OR {} IS NULL)", key.expr));
+            (None, Some(unique), Some(unique_key)) => {
+                condition.push_text("(SELECT ");
+                self.write_key(condition, i);
+                condition.push_text(&format!(" FROM {} WHERE ", self.relation.quoted));
+                self.write_key(condition, self.keys.len() - 1);
+                condition.push_text(" = ");
+                condition.push_value_ref(unique);
+                condition.push_text(&unique_key.cast);
+                condition.push_text(")");
             }
+            // `after` refuses a recomputed key without a unique value.
+            (None, ..) => condition.push_text("NULL"),
         }
-        None => condition.push_text(&format!("{} IS NOT NULL", key.expr)),
+    }
+
+    /// "Key `i` equals the row's value".
+    fn write_equal(&self, condition: &mut Expr, i: usize) {
+        self.write_key(condition, i);
+        match self.positions[i] {
+            Position::Value(index) => {
+                condition.push_text(" = ");
+                self.write_value(condition, i, Some(index));
+            }
+            Position::Recomputed => {
+                condition.push_text(" = ");
+                self.write_value(condition, i, None);
+            }
+            Position::Null => condition.push_text(" IS NULL"),
+        }
+    }
+
+    /// "Key `i` comes strictly after the row's value".
+    fn write_after(&self, condition: &mut Expr, i: usize) {
+        let key = &self.keys[i];
+        let index = match self.positions[i] {
+            Position::Value(index) => Some(index),
+            Position::Recomputed => None,
+            Position::Null => {
+                self.write_key(condition, i);
+                condition.push_text(" IS NOT NULL");
+                return;
+            }
+        };
+        let nulls_follow = key.nullable && !key.nulls_come_first();
+        if nulls_follow {
+            condition.push_text("(");
+        }
+        self.write_key(condition, i);
+        condition.push_text(if key.descending { " < " } else { " > " });
+        self.write_value(condition, i, index);
+        if nulls_follow {
+            condition.push_text(" OR ");
+            self.write_key(condition, i);
+            condition.push_text(" IS NULL)");
+        }
     }
 }
 
@@ -127,18 +219,23 @@ mod tests {
 
     fn key(expr: &str, descending: bool, nullable: bool, unique: bool) -> SortKey {
         SortKey {
-            expr: expr.to_owned(),
+            expr: Expr::text(expr),
             cast: if expr.starts_with('(') { "::numeric".to_owned() } else { String::new() },
             descending,
             nulls_first: None,
             unique,
             nullable,
+            recomputed: false,
         }
+    }
+
+    fn relation() -> Relation {
+        Relation::parse("app.v").unwrap()
     }
 
     fn sql(keys: &[SortKey], values: &[Option<&str>]) -> String {
         let values = values.iter().map(|v| v.map_or(Param::NULL, Param::text)).collect();
-        let node = after(keys, values).unwrap();
+        let node = after(&relation(), keys, values).unwrap();
         node.render(&mut Vec::new()).unwrap()
     }
 
@@ -160,8 +257,26 @@ mod tests {
 
     #[test]
     fn keys_must_end_with_a_unique_one() {
-        assert!(after(&[], Vec::new()).is_err());
-        assert!(after(&[key("a", false, false, false)], vec![Param::text("1")]).is_err());
-        assert!(after(&[key("a", false, false, true)], Vec::new()).is_err());
+        assert!(after(&relation(), &[], Vec::new()).is_err());
+        assert!(after(&relation(), &[key("a", false, false, false)], vec![Param::text("1")]).is_err());
+        assert!(after(&relation(), &[key("a", false, false, true)], Vec::new()).is_err());
+    }
+
+    #[test]
+    fn a_recomputed_key_is_read_back_by_the_unique_key() {
+        let rank = Expr::compare("rank(".into(), Param::text("q"), ")");
+        let rank = SortKey { expr: rank, recomputed: true, ..key("", true, false, false) };
+        let keys = [rank, key("(i)", false, false, true)];
+        let values = vec![Param::NULL, Param::text("7")];
+        let node = after(&relation(), &keys, values).unwrap();
+        let mut params = Vec::new();
+        assert_eq!(
+            node.render(&mut params).unwrap(),
+            "rank($1) < (SELECT rank($1) FROM \"app\".\"v\" WHERE (i) = $2::numeric) \
+             OR (rank($1) = (SELECT rank($1) FROM \"app\".\"v\" WHERE (i) = $2::numeric) AND (i) > $2::numeric)"
+        );
+        assert_eq!(params, [Param::text("q"), Param::text("7")]);
+        let null_unique = after(&relation(), &keys, vec![Param::NULL, Param::NULL]);
+        assert!(null_unique.is_err());
     }
 }

@@ -161,7 +161,7 @@ async fn numeric_expression_index_serves_filters_and_order_by() {
 }
 
 #[tokio::test]
-async fn trigram_index_serves_regular_expressions_and_substrings() {
+async fn trigram_index_serves_regular_expressions_substrings_and_ilike() {
     let (db, client) = setup().await;
     db.execute(
         "CREATE EXTENSION pg_trgm;
@@ -185,6 +185,12 @@ async fn trigram_index_serves_regular_expressions_and_substrings() {
     let plan = explain(&db, &query).await;
     assert!(plan.uses_index("t_name_trgm"), "{plan}");
     assert_eq!(ids(query.order_by(|p| p.id.asc())).await, (98_760..=98_769).collect::<Vec<_>>());
+
+    // `ilike` with wildcards on both sides: the same index, ignoring case.
+    let query = Project::query(&client).filter(|p| p.name.ilike("%JECT 4242_%"));
+    let plan = explain(&db, &query).await;
+    assert!(plan.uses_index("t_name_trgm") && !plan.has("Seq Scan"), "{plan}");
+    assert_eq!(ids(query.order_by(|p| p.id.asc())).await, (42_420..=42_429).collect::<Vec<_>>());
 
     // `contains` on text is `LIKE '%…%'`, which the same index serves.
     let query = Project::query(&client).filter(|p| p.name.contains("ct 7777"));

@@ -15,6 +15,7 @@ mod entity_indexes;
 mod entity_json;
 mod entity_maps;
 mod entity_operators;
+mod entity_search;
 mod entity_time;
 mod entity_time_indexes;
 mod entity_uuid;
