@@ -1,4 +1,4 @@
-//! Runnable examples, each `cargo run -p examples --example NAME`: quickstart, typed_entity, filtering,
+//! Runnable examples, each `cargo run -p examples --example NAME`: quickstart, typed_entity, read_models, filtering,
 //! keyset_pagination, large_stream, error_handling, raw_passthrough, tls, pool, replicas, projection,
 //! parallel_export, tuning and web_service. Each file starts with what it shows.
 //!
