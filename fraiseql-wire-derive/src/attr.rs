@@ -94,6 +94,8 @@ pub(crate) struct SerdeContainer {
     pub(crate) reshaped: Option<Spanned<&'static str>>,
     /// `tag = "…"` or `untagged`: an enum whose variants do not serialize as plain strings.
     pub(crate) tagged: Option<Spanned<&'static str>>,
+    /// `default`: every missing key decodes as the struct's default.
+    pub(crate) default: Option<Span>,
 }
 
 /// What `#[serde(...)]` on a field says about its key.
@@ -109,6 +111,8 @@ pub(crate) struct SerdeField {
     pub(crate) flatten: Option<Span>,
     /// `with` or `deserialize_with`: the value is read in a form of the user's choosing (the key's name).
     pub(crate) with: Option<Spanned<&'static str>>,
+    /// `default` or `default = "…"`: a missing key decodes as a value the document does not hold.
+    pub(crate) default: Option<Span>,
 }
 
 /// Reads every `#[entity(...)]` on the type.
@@ -249,6 +253,10 @@ pub(crate) fn serde_container(attrs: &[Attribute], errors: &mut Errors) -> Serde
                     out.tagged = Some(Spanned { value: name, span: key_span(&meta) });
                     skip_value(meta.input)?;
                 }
+                "default" => {
+                    out.default = Some(key_span(&meta));
+                    skip_value(meta.input)?;
+                }
                 // `crate = "…"` is serde's business: generated bounds use the runtime's own re-export.
                 _ => skip_value(meta.input)?,
             }
@@ -277,6 +285,10 @@ pub(crate) fn serde_field(attrs: &[Attribute]) -> SerdeField {
                 }
                 "flatten" => {
                     out.flatten = Some(key_span(&meta));
+                    skip_value(meta.input)?;
+                }
+                "default" => {
+                    out.default = Some(key_span(&meta));
                     skip_value(meta.input)?;
                 }
                 "with" | "deserialize_with" => {

@@ -106,7 +106,10 @@ use syn::DeriveInput;
 ///   immutable functions of `FUNCTIONS_SQL` (indexable), or a number of seconds or milliseconds since 1970.
 ///
 /// From `#[serde(...)]`: `rename_all` and `rename` (their `deserialize` side), `alias` (projected too), `skip`
-/// and `skip_deserializing` (no handle), `flatten` (an error unless the field has `#[entity(skip)]`). `transparent`, `from` and
+/// and `skip_deserializing` (no handle), `flatten` (an error unless the field has `#[entity(skip)]`), `default`
+/// (an error on a field that is not an `Option`, unless skipped: a missing key would decode as a value the
+/// server's filters do not see), `with`/`deserialize_with` (an error unless the field has `#[entity(time)]` or
+/// `#[entity(skip)]`). `transparent`, `from` and
 /// `try_from` are errors: the document's keys would not be the struct's fields. Other keys are ignored.
 ///
 /// Entities cannot be generic, and the field name `__location` is reserved. The inherent `query` and `fields`

@@ -317,6 +317,18 @@ fn container(
             );
             continue;
         }
+        if let (Some(span), false) = (theirs.default.or(serde.default), is_option(&field.ty)) {
+            errors.at(
+                span,
+                format!(
+                    "`#[serde(default)]` decodes a missing `{name}` as a value the document does not hold, so the \
+                     server's filters (which see the key missing) would disagree with the decoded rows; make \
+                     `{name}` an `Option` (`.unwrap_or_default()` where it is read), write the default into the view \
+                     (`COALESCE(data->'key', …)`), or add `#[entity(skip)]` to it"
+                ),
+            );
+            continue;
+        }
         if name == LOCATION_FIELD {
             errors.spanned(
                 ident,
@@ -465,6 +477,17 @@ pub(crate) fn identifier_problem(name: &str) -> Option<String> {
         return Some(format!("it is {} bytes long", name.len()));
     }
     None
+}
+
+/// Whether `ty` is written `Option<…>` (as `Option`, `std::option::Option`, `core::option::Option`): a missing
+/// key then decodes as `None`, which is what the server's filters see.
+fn is_option(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(path) if path.qself.is_none() => path.path.segments.last().is_some_and(|s| s.ident == "Option"),
+        syn::Type::Group(group) => is_option(&group.elem),
+        syn::Type::Paren(paren) => is_option(&paren.elem),
+        _ => false,
+    }
 }
 
 /// `tokens` with every `Self` replaced by `ident`, keeping spans.

@@ -25,8 +25,10 @@ macro_rules! reader {
             #[entity(order_key)]
             name: String,
             status: String,
-            /// Absent in some documents: the default, which a `null` would not give.
+            /// Absent in some documents: the default, which a `null` would not give. No handle: the server's
+            /// filters would see the key missing where the row holds 0.
             #[serde(default)]
+            #[entity(skip)]
             rank: u32,
             /// `null` in some documents, absent in others.
             maybe: Option<String>,
