@@ -7,10 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::filter::Filter;
-use super::kind::{
-    self, Containing, Containment, Equality, FieldType, Kind, ListField, Nullable, Operand, Ordered, Range, Sequence,
-    Textual,
-};
+use super::kind::{self, Containing, Containment, Equality, FieldType, Kind, Nullable, Operand, Ordered, Range};
 use super::location::{Location, Target, compared_as, encode};
 use super::order::OrderKey;
 use crate::sql::{Expr, Param, SortKey, ToParam};
@@ -197,59 +194,6 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
         self.any_of("<> ALL", values)
     }
 
-    fn like_filter(&self, op: &str, pattern: String) -> Filter<E> {
-        Filter::expr(Expr::compare(format!("{} {op} ", self.location.target.text_expr()), Param::text(pattern), ""))
-    }
-
-    /// Starts with `prefix` (taken literally: `%`, `_` and `\` in it are escaped).
-    pub fn starts_with(&self, prefix: &str) -> Filter<E>
-    where
-        T::Kind: Textual<T>,
-    {
-        self.like_filter("LIKE", format!("{}%", escape_like(prefix)))
-    }
-
-    /// Ends with `suffix` (taken literally).
-    pub fn ends_with(&self, suffix: &str) -> Filter<E>
-    where
-        T::Kind: Textual<T>,
-    {
-        self.like_filter("LIKE", format!("%{}", escape_like(suffix)))
-    }
-
-    /// SQL `LIKE` with `pattern` as written (`%` any run, `_` one character, `\` escapes).
-    pub fn like(&self, pattern: &str) -> Filter<E>
-    where
-        T::Kind: Textual<T>,
-    {
-        self.like_filter("LIKE", pattern.to_owned())
-    }
-
-    /// SQL `ILIKE`: `like`, ignoring case.
-    pub fn ilike(&self, pattern: &str) -> Filter<E>
-    where
-        T::Kind: Textual<T>,
-    {
-        self.like_filter("ILIKE", pattern.to_owned())
-    }
-
-    /// Matches the POSIX regular expression `pattern` (`~`, a bound parameter; an invalid pattern is the
-    /// server's error 2201B). A trigram GIN index (`pg_trgm`) on the expression can serve it.
-    pub fn matches_regex(&self, pattern: &str) -> Filter<E>
-    where
-        T::Kind: Textual<T>,
-    {
-        self.like_filter("~", pattern.to_owned())
-    }
-
-    /// `matches_regex`, ignoring case (`~*`).
-    pub fn matches_regex_ci(&self, pattern: &str) -> Filter<E>
-    where
-        T::Kind: Textual<T>,
-    {
-        self.like_filter("~*", pattern.to_owned())
-    }
-
     /// For text: contains the substring (taken literally). For a list: contains the element (`@>`, served by a
     /// GIN index on `data`).
     pub fn contains<V>(&self, value: V) -> Filter<E>
@@ -257,7 +201,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
         T::Kind: Containing<T, V>,
     {
         match <T::Kind as Containing<T, V>>::containment(&value) {
-            Containment::Substring(s) => self.like_filter("LIKE", format!("%{}%", escape_like(&s))),
+            Containment::Substring(s) => self.like_filter("LIKE", format!("%{}%", super::text::escape_like(&s))),
             Containment::Element(element) => self.location.target.containment(Value::Array(vec![element])),
             Containment::Invalid(reason) => Filter::invalid(reason),
         }
@@ -331,97 +275,5 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
                 None => Param::NULL,
             }),
         )
-    }
-}
-
-impl<E: 'static, T: FieldType + ListField + 'static> Field<E, T> {
-    /// Contains every one of `values` (true when there are none).
-    pub fn contains_all<V: Operand<T::Element>>(&self, values: impl IntoIterator<Item = V>) -> Filter<E> {
-        let elements: Vec<Value> = values.into_iter().map(|v| v.to_json()).collect();
-        if elements.is_empty() {
-            return Filter::always();
-        }
-        self.location.target.containment(Value::Array(elements))
-    }
-
-    /// Every element is one of `values` (`<@`; an empty list always is). Elements are compared as JSON, so
-    /// duplicates do not matter and no index serves it.
-    pub fn contained_by<V: Operand<T::Element>>(&self, values: impl IntoIterator<Item = V>) -> Filter<E> {
-        self.location.target.contained_by(Value::Array(values.into_iter().map(|v| v.to_json()).collect()))
-    }
-
-    /// Contains at least one of `values` (false when there are none).
-    pub fn contains_any<V: Operand<T::Element>>(&self, values: impl IntoIterator<Item = V>) -> Filter<E> {
-        Filter::any(values.into_iter().map(|v| self.location.target.containment(Value::Array(vec![v.to_json()]))))
-    }
-}
-
-impl<E: 'static, T: FieldType + Sequence + 'static> Field<E, T> {
-    /// The handle on the element at `index` (from 0): a [`Field`] for a list of values, the document's handles
-    /// for a list of documents (`data->'tags'->0`). A shorter list, or anything that is not an array, compares
-    /// as a missing value. No `@>` can say a position, so only an expression index on the element serves it.
-    pub fn at(&self, index: usize) -> <T::Item as Handle<E>>::Handle
-    where
-        T::Item: Handle<E>,
-    {
-        <T::Item as Handle<E>>::handle(self.location.position(index, T::item))
-    }
-
-    /// An empty list.
-    pub fn is_empty(&self) -> Filter<E> {
-        Filter::expr(Expr::text(format!("{} = '[]'::jsonb", self.location.target.json_expr())))
-    }
-
-    fn length(&self, op: &str, n: usize) -> Filter<E> {
-        let json = self.location.target.json_expr();
-        let length = format!("CASE WHEN jsonb_typeof({json}) = 'array' THEN jsonb_array_length({json}) END {op} ");
-        Filter::expr(Expr::compare(length, n.to_param(), "::int"))
-    }
-
-    /// Exactly `n` elements.
-    pub fn len_eq(&self, n: usize) -> Filter<E> {
-        self.length("=", n)
-    }
-
-    /// More than `n` elements.
-    pub fn len_gt(&self, n: usize) -> Filter<E> {
-        self.length(">", n)
-    }
-
-    /// At least `n` elements.
-    pub fn len_gte(&self, n: usize) -> Filter<E> {
-        self.length(">=", n)
-    }
-
-    /// Fewer than `n` elements.
-    pub fn len_lt(&self, n: usize) -> Filter<E> {
-        self.length("<", n)
-    }
-
-    /// At most `n` elements.
-    pub fn len_lte(&self, n: usize) -> Filter<E> {
-        self.length("<=", n)
-    }
-}
-
-/// Escapes `%`, `_` and `\` so a string matches itself in a `LIKE` pattern.
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_escaping() {
-        assert_eq!(escape_like(r"50%_off\"), r"50\%\_off\\");
     }
 }
