@@ -394,6 +394,14 @@ async fn any_is_served_by_the_gin_index_through_its_prefilter() {
     assert!(plan.uses_index("issue_gin"), "{plan}");
     assert_eq!(ids(query.order_by(|i| i.id.asc()).fetch_all().await.expect("contains")), [10_000, 80_000]);
 
+    // A position is never a `@>`; an expression index on the element's key serves it.
+    db.execute("CREATE INDEX issue_first_label ON issue ((data->'labels'->0->>'name')); ANALYZE issue").await;
+    let query = Issue::query(&client).filter(|i| i.labels.at(0).name.eq("rare"));
+    let plan = explain(&db, &query).await;
+    assert!(plan.uses_index("issue_first_label") && !plan.has("Seq Scan"), "{plan}");
+    let expected: Vec<i64> = (1..=10).map(|n| n * 10_000).collect();
+    assert_eq!(ids(query.order_by(|i| i.id.asc()).fetch_all().await.expect("at")), expected);
+
     // Control: a predicate with no equality has nothing for GIN, and the plan check notices.
     let query = Issue::query(&client).filter(|i| i.labels.any(|l| l.weight.gt(5)).and(i.id.lt(20)));
     let plan = explain(&db, &query).await;
