@@ -1,7 +1,7 @@
 //! Enums with data against the server, in serde's three tagged representations: `is_variant` and the
 //! per-variant filters (`card(|c| …)`, a newtype variant's handles) agree with Rust's own `match` on the values
-//! serde wrote, missing and null included; inside `any` the internal tag is a `@>` pre-filter, and a GIN index
-//! serves it.
+//! serde wrote, missing and null included; inside `any` the internal tag is a `@>` pre-filter that a GIN index
+//! on `data` serves, and a GIN index on the enum's expression serves the external tag's key test.
 
 use fraiseql_wire::{Client, Document, Entity, Filter};
 use fraiseql_wire_tests::{AuthUser, TestCluster};
@@ -347,7 +347,7 @@ fn variant_filters_agree_with_rust_match() {
 }
 
 #[tokio::test]
-async fn an_internal_tag_is_served_by_the_gin_index() {
+async fn tag_tests_are_served_by_gin_indexes() {
     let db = TestCluster::shared().database().await;
     db.execute(
         "CREATE TABLE orders (id bigint PRIMARY KEY, data jsonb NOT NULL);
@@ -358,10 +358,13 @@ async fn an_internal_tag_is_served_by_the_gin_index() {
                   ELSE jsonb_build_object('type', 'closed') END),
              'shape', CASE WHEN i % 4000 = 0
                            THEN jsonb_build_object('t', 'Circle', 'c', jsonb_build_object('radius', i % 3))
-                           ELSE jsonb_build_object('t', 'Empty') END)
+                           ELSE jsonb_build_object('t', 'Empty') END,
+             'method', CASE WHEN i % 10000 = 0 THEN jsonb_build_object('Transfer', jsonb_build_object('country', 'fr'))
+                            ELSE to_jsonb('Cash'::text) END)
          FROM generate_series(1, 100000) AS i;
          CREATE VIEW v_order AS SELECT id, data FROM orders;
          CREATE INDEX orders_gin ON orders USING gin (data jsonb_path_ops);
+         CREATE INDEX orders_method ON orders USING gin ((data->'method'));
          ANALYZE orders;",
     )
     .await;
@@ -373,6 +376,13 @@ async fn an_internal_tag_is_served_by_the_gin_index() {
     assert!(plan.uses_index("orders_gin") && !plan.has("Seq Scan"), "{plan}");
     let expected: Vec<i64> = (1..=20).map(|n| n * 5000).filter(|i| i % 7 >= 3).collect();
     assert_eq!(ids(query.order_by(|o| o.id.asc()).fetch_all().await.expect("moved")), expected);
+
+    // The external tag is a key test, which a GIN index on the enum's own expression serves.
+    let query = Order::query(&client).filter(|o| o.method.is_variant(MethodVariant::Transfer));
+    let plan = explain(&db, &query).await;
+    assert!(plan.uses_index("orders_method") && !plan.has("Seq Scan"), "{plan}");
+    let expected: Vec<i64> = (1..=10).map(|n| n * 10_000).collect();
+    assert_eq!(ids(query.order_by(|o| o.id.asc()).fetch_all().await.expect("transfer")), expected);
 
     let query = Order::query(&client).filter(|o| o.shape.circle(|c| c.r.eq(1)));
     let plan = explain(&db, &query).await;
