@@ -15,6 +15,7 @@ pub(crate) fn document(container: &Container) -> TokenStream {
     let location = syn::Ident::new("__location", Span::call_site());
 
     let declarations = super::field_declarations(fields, &entity, krate);
+    let descriptions = super::field_descriptions(fields, &entity, Some(&quote!(__path)), &quote!(__nullable), krate);
     let initialisers = super::field_initialisers(fields, ident, &entity, &location, krate);
     let name = model::unraw(ident);
     let struct_doc = format!(
@@ -60,6 +61,14 @@ pub(crate) fn document(container: &Container) -> TokenStream {
         #[automatically_derived]
         impl #krate::Document for #ident {
             type Fields<#e: 'static> = #fields_ident<#e>;
+
+            fn describe_fields<#e: 'static>(
+                __path: &[::std::string::String],
+                __nullable: bool,
+                __out: &mut ::std::vec::Vec<#private::FieldSchema>,
+            ) {
+                #descriptions
+            }
 
             fn fields_at<#e: 'static>(#location: #private::Location<#e, Self>) -> #fields_ident<#e> {
                 #fields_ident {

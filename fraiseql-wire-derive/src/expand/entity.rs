@@ -21,6 +21,7 @@ pub(crate) fn entity(model: &Entity) -> TokenStream {
         None => quote!(#private::Location::<#ident, #ident>::root()),
     };
     let declarations = super::field_declarations(fields, &entity, krate);
+    let descriptions = super::field_descriptions(fields, &entity, None, &quote!(false), krate);
     let initialisers = super::field_initialisers(fields, ident, &entity, &root, krate);
     let schema_tokens = match schema {
         Some(schema) => quote!(::core::option::Option::Some(#schema)),
@@ -85,6 +86,10 @@ pub(crate) fn entity(model: &Entity) -> TokenStream {
             const SCHEMA: ::core::option::Option<&'static str> = #schema_tokens;
             const KEYS: ::core::option::Option<&'static [&'static str]> = #keys_tokens;
             const PROJECTED: bool = #projection;
+
+            fn describe_fields(__out: &mut ::std::vec::Vec<#private::FieldSchema>) {
+                #descriptions
+            }
 
             fn fields() -> #fields_ident {
                 let #root = #root_location;

@@ -105,6 +105,38 @@ fn handle_initialiser(
     }
 }
 
+/// Calls adding each of `fields` to the schema `__out`, under the path `prefix` (an expression of type
+/// `&[String]`, or `None` at the entity's root) and nullable if `nullable` (an expression of type `bool`) is.
+fn field_descriptions(
+    fields: &[FieldModel],
+    entity: &TokenStream,
+    prefix: Option<&TokenStream>,
+    nullable: &TokenStream,
+    krate: &TokenStream,
+) -> TokenStream {
+    let private = crate::model::support_path(krate);
+    fields
+        .iter()
+        .map(|field| {
+            let FieldModel { ty, ty_span, target, .. } = field;
+            let (name, column) = match target {
+                Target::Key { key, .. } => (key.clone(), quote!(::core::option::Option::None)),
+                Target::Column(column) => (column.clone(), quote!(::core::option::Option::Some(#column))),
+            };
+            let path = match prefix {
+                Some(prefix) => quote! {
+                    #prefix.iter().cloned().chain([::std::string::String::from(#name)]).collect()
+                },
+                None => quote!(::std::vec![::std::string::String::from(#name)]),
+            };
+            // The same obligation, at the same span, as the handle's: an invalid type is one diagnostic.
+            quote_spanned! {*ty_span=>
+                <#ty as #private::Handle<#entity>>::describe(#path, #column, #nullable, __out);
+            }
+        })
+        .collect()
+}
+
 /// The runtime's `TimeStorage` value for `time`.
 fn time_storage(time: TimeStorage, krate: &TokenStream) -> TokenStream {
     let variant = Ident::new(time.variant(), proc_macro2::Span::call_site());

@@ -30,6 +30,7 @@ pub(crate) fn enum_document(model: &EnumDocument) -> TokenStream {
     };
     let name = model::unraw(ident);
     let variant_idents: Vec<_> = variants.iter().map(|v| &v.ident).collect();
+    let first_names: Vec<&String> = variants.iter().map(|v| &v.names[0]).collect();
     let variant_docs: Vec<String> =
         variants.iter().map(|v| format!(" `{name}::{}`, written {:?}.", model::unraw(&v.ident), v.names[0])).collect();
     let variant_arms = variants.iter().map(|v| {
@@ -155,6 +156,8 @@ pub(crate) fn enum_document(model: &EnumDocument) -> TokenStream {
         #[automatically_derived]
         impl #krate::Document for #ident {
             type Fields<#e: 'static> = #fields_ident<#e>;
+            const VARIANTS: ::core::option::Option<&'static [&'static str]> =
+                ::core::option::Option::Some(&[#(#first_names),*]);
 
             fn fields_at<#e: 'static>(#location: #private::Location<#e, Self>) -> #fields_ident<#e> {
                 #fields_ident { #location }

@@ -10,6 +10,7 @@ use super::filter::Filter;
 use super::kind::{self, Containing, Containment, Equality, FieldType, Kind, Nullable, Operand, Ordered, Range};
 use super::location::{Location, Target, compared_as, encode};
 use super::order::OrderKey;
+use super::schema::{Describe, FieldSchema};
 use crate::sql::{Expr, Param, SortKey, ToParam};
 
 /// Chooses the handle type of a field: [`Field`] for values, the generated `…Fields` struct for a nested
@@ -18,15 +19,20 @@ use crate::sql::{Expr, Param, SortKey, ToParam};
 pub trait Handle<E>: Sized {
     type Handle;
     fn handle(location: Location<E, Self>) -> Self::Handle;
+    /// Adds this field at `path` (and a document's own fields) to a schema.
+    fn describe(path: Vec<String>, column: Option<&'static str>, nullable: bool, out: &mut Vec<FieldSchema>);
 }
 
 impl<E: 'static, T: FieldType + 'static> Handle<E> for T
 where
-    T::Kind: KindHandle<E, T>,
+    T::Kind: KindHandle<E, T> + Describe,
 {
     type Handle = <T::Kind as KindHandle<E, T>>::Handle;
     fn handle(location: Location<E, T>) -> Self::Handle {
         <T::Kind as KindHandle<E, T>>::handle(location)
+    }
+    fn describe(path: Vec<String>, column: Option<&'static str>, nullable: bool, out: &mut Vec<FieldSchema>) {
+        super::schema::describe::<T>(path, column, nullable, out);
     }
 }
 

@@ -48,6 +48,7 @@ mod location;
 mod map;
 mod order;
 mod query;
+pub mod schema;
 mod search;
 mod text;
 pub(crate) mod support;
@@ -93,6 +94,18 @@ pub trait Entity: DeserializeOwned + Sized + 'static {
     /// The field handles, as the `filter` and `order_by` closures receive them.
     fn fields() -> Self::Fields;
 
+    /// Adds every field with a handle to `out` (generated).
+    #[doc(hidden)]
+    fn describe_fields(_out: &mut Vec<schema::FieldSchema>) {}
+
+    /// Every field with a handle: its JSON path, type family, nullability and operators, serializable for an
+    /// API layer to generate its input types from.
+    fn schema() -> schema::Schema {
+        let mut fields = Vec::new();
+        Self::describe_fields(&mut fields);
+        schema::Schema { view: Self::VIEW, schema: Self::SCHEMA, fields }
+    }
+
     /// A query on this entity's view, run on `executor` (a [`Client`](crate::Client)).
     fn query<X: Executor>(executor: &X) -> Query<Self> {
         Self::select().on(executor)
@@ -114,4 +127,12 @@ pub trait Document: DeserializeOwned + kind::Element + Sized + 'static {
     /// The handles of this document's fields at `location` inside `E`.
     #[doc(hidden)]
     fn fields_at<E: 'static>(location: Location<E, Self>) -> Self::Fields<E>;
+
+    /// For an enum with data, its variants' names as the JSON writes them.
+    #[doc(hidden)]
+    const VARIANTS: Option<&'static [&'static str]> = None;
+
+    /// Adds this document's fields at `path` to `out` (generated).
+    #[doc(hidden)]
+    fn describe_fields<E: 'static>(_path: &[String], _nullable: bool, _out: &mut Vec<schema::FieldSchema>) {}
 }

@@ -5,6 +5,7 @@
 pub use super::field::Handle;
 pub use super::filter::Filter;
 pub use super::location::Location;
+pub use super::schema::FieldSchema;
 pub use super::variants::Tagging;
 pub use serde::Serialize;
 pub use serde_json::Value;

@@ -14,6 +14,7 @@ mod entity_enums;
 mod entity_indexes;
 mod entity_json;
 mod entity_maps;
+mod entity_schema;
 mod entity_operators;
 mod entity_search;
 mod entity_time;
