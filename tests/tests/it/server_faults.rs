@@ -15,7 +15,8 @@ use crate::common::{assert_usable, connect, create_endless_view, create_small_vi
 /// Bound for anything that must not hang.
 const NO_HANG: Duration = Duration::from_secs(30);
 
-/// A fast shutdown mid-stream: the rows sent so far, then 57P01, retriable, and the stream ends.
+/// A fast shutdown mid-stream: the rows sent so far, then 57P01 (or, when the backend was blocked writing, the
+/// connection closing without it), retriable, and the stream ends.
 #[tokio::test]
 async fn fast_shutdown_mid_stream_is_a_retriable_57p01() {
     let cluster = TestCluster::start();
@@ -39,7 +40,13 @@ async fn fast_shutdown_mid_stream_is_a_retriable_57p01() {
     })
     .await
     .expect("the stream hung after the shutdown");
-    assert_eq!(error.code(), Some("57P01"), "{error:?}");
+    // A backend terminated while blocked writing to us (the test stopped reading, so the socket is full) does
+    // not send its FATAL: PostgreSQL drops it rather than break the message it was writing. Then the stream ends
+    // as a lost connection, which must be the same kind and just as retriable.
+    match error.code() {
+        Some(code) => assert_eq!(code, "57P01", "{error:?}"),
+        None => assert!(matches!(error, Error::ConnectionLost { .. }), "{error:?}"),
+    }
     assert_eq!((error.kind(), error.is_retriable()), (ErrorKind::Closed, true));
     assert!(timeout(NO_HANG, rows.next()).await.expect("hung").is_none());
     drop(rows);
