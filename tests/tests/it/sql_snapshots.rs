@@ -10,23 +10,8 @@ use fraiseql_wire::{Entity, Filter, Query};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::common::case;
 use crate::common::project::{Email, Project, Status, sample as project};
-
-/// `## label`, the SQL, its parameters; or the error `to_sql` reports.
-fn case<T>(label: &str, query: &Query<T>) -> String {
-    let mut out = format!("## {label}\n");
-    match query.to_sql() {
-        Ok(statement) => {
-            out.push_str(&statement.sql);
-            out.push('\n');
-            for (i, param) in statement.params.iter().enumerate() {
-                out.push_str(&format!("${} = {param}\n", i + 1));
-            }
-        }
-        Err(error) => out.push_str(&format!("error: {error}\n")),
-    }
-    out
-}
 
 /// One query per filter, on `app.v_project`.
 fn filters(cases: Vec<(&str, Filter<Project>)>) -> String {

@@ -136,3 +136,19 @@ pub fn run_alone_in_child(name: &str, url: &str) {
 
 /// Set in a child process started by [`run_alone_in_child`]: the URL of the database to measure against.
 pub const CHILD_URL: &str = "FRAISEQL_WIRE_CHILD_URL";
+
+/// `## label`, the SQL, its parameters; or the error `to_sql` reports.
+pub fn case<T>(label: &str, query: &fraiseql_wire::Query<T>) -> String {
+    let mut out = format!("## {label}\n");
+    match query.to_sql() {
+        Ok(statement) => {
+            out.push_str(&statement.sql);
+            out.push('\n');
+            for (i, param) in statement.params.iter().enumerate() {
+                out.push_str(&format!("${} = {param}\n", i + 1));
+            }
+        }
+        Err(error) => out.push_str(&format!("error: {error}\n")),
+    }
+    out
+}
