@@ -235,10 +235,27 @@ async fn a_reader_that_stops_early_ends_the_export_quietly() {
     assert!(eventually(async || active(&db, &app).await == 0).await, "the server still runs the query");
 }
 
-fn tempdir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("fraiseql-wire-cli-{}-{:?}", std::process::id(), Instant::now()));
+/// A directory of the test's own, removed with everything in it when the test ends (passing or not).
+struct TempDir(std::path::PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempdir() -> TempDir {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let dir = std::env::temp_dir().join(format!("fraiseql-wire-cli-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
-    dir
+    TempDir(dir)
 }
 
 fn entries(dir: &Path) -> Vec<String> {
