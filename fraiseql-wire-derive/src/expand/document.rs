@@ -45,6 +45,16 @@ pub(crate) fn document(container: &Container) -> TokenStream {
     };
     let whole_value = super::whole_value_methods(vis, krate, serde, &e);
     let debug = super::debug_impl(&fields_ident, &quote!(<#e: 'static>), &quote!(<#e>));
+    let operation = super::document_operation(&e, &quote!(), &quote!(#private::DOCUMENT_OPERATIONS), krate);
+    let dynamic = super::dynamic_fields(
+        fields,
+        &fields_ident,
+        (&quote!(<#e: 'static>), &quote!(<#e>)),
+        &entity,
+        operation,
+        krate,
+    );
+    let dynamic_document = super::dynamic_document(&fields_ident, &e, krate);
     let assert_deserialize = super::assert_deserialize(ident, krate);
 
     quote! {
@@ -88,5 +98,9 @@ pub(crate) fn document(container: &Container) -> TokenStream {
         #clone
 
         #debug
+
+        #dynamic
+
+        #dynamic_document
     }
 }

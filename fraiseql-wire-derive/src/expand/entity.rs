@@ -66,6 +66,11 @@ pub(crate) fn entity(model: &Entity) -> TokenStream {
         }
     };
     let debug = super::debug_impl(&fields_ident, &quote!(), &quote!());
+    let dynamic = super::dynamic_fields(fields, &fields_ident, (&quote!(), &quote!()), &entity, quote!(), krate);
+    let by_path_doc = format!(
+        " The handle of the field at the dotted `path` (`\"owner.team\"`, JSON keys as the document writes them), \
+         found at run time: for code that builds a `Filter<{name}>` from its own input."
+    );
     let assert_deserialize = super::assert_deserialize(ident, krate);
 
     quote! {
@@ -120,6 +125,14 @@ pub(crate) fn entity(model: &Entity) -> TokenStream {
                 self.__location.contains_json(partial)
             }
 
+            #[doc = #by_path_doc]
+            #vis fn by_path(
+                &self,
+                path: &str,
+            ) -> ::core::result::Result<#krate::entity::DynField<#ident>, #krate::entity::InputError> {
+                #private::by_path(self, path)
+            }
+
             #[doc = #search_doc]
             #vis fn search(&self, query: impl #krate::entity::AsTextQuery) -> #krate::Filter<#ident> {
                 self.__location.search(#krate::entity::AsTextQuery::as_text_query(&query))
@@ -134,5 +147,7 @@ pub(crate) fn entity(model: &Entity) -> TokenStream {
         #clone
 
         #debug
+
+        #dynamic
     }
 }

@@ -137,6 +137,94 @@ fn field_descriptions(
         .collect()
 }
 
+/// `impl DynamicFields<entity> for fields_ident`: the handles of `fields` by JSON key (a column by its name),
+/// and `operation`, the body of the value's own operators by name (empty for an entity).
+fn dynamic_fields(
+    fields: &[FieldModel],
+    fields_ident: &Ident,
+    (generics, params): (&TokenStream, &TokenStream),
+    entity: &TokenStream,
+    operation: TokenStream,
+    krate: &TokenStream,
+) -> TokenStream {
+    let private = crate::model::support_path(krate);
+    let keys: Vec<&String> = fields
+        .iter()
+        .map(|field| match &field.target {
+            Target::Key { key, .. } => key,
+            Target::Column(column) => column,
+        })
+        .collect();
+    let arms = fields.iter().zip(&keys).map(|(field, key)| {
+        let FieldModel { ident, ty, ty_span, .. } = field;
+        // `self` keeps the call site's hygiene (a type's span may come from a `macro_rules!`).
+        let handle = quote!(&self.#ident);
+        // The same obligation, at the same span, as the handle's: an invalid type is one diagnostic.
+        let dynamic = quote_spanned!(*ty_span=> <#ty as #private::Handle<#entity>>::dynamic(#handle));
+        quote! {
+            #key => ::core::option::Option::Some(#dynamic),
+        }
+    });
+    // The header spanned like `#fields_ident`, so an invalid field type here is the diagnostic already given for
+    // it; the body at the call site, so its `self` is the methods' own.
+    let header = quote_spanned! {fields_ident.span()=>
+        impl #generics #private::DynamicFields<#entity> for #fields_ident #params
+    };
+    quote! {
+        #[automatically_derived]
+        #header {
+            fn field(&self, __key: &str) -> ::core::option::Option<#private::DynField<#entity>> {
+                match __key {
+                    #(#arms)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+
+            fn keys(&self) -> &'static [&'static str] {
+                &[#(#keys),*]
+            }
+
+            #operation
+        }
+    }
+}
+
+/// `DynamicFields::operation` and `operations` for a document's handles: `first` (statements that may return
+/// early), then the operators every document has; `operations` names them all.
+fn document_operation(e: &Ident, first: &TokenStream, operations: &TokenStream, krate: &TokenStream) -> TokenStream {
+    let private = crate::model::support_path(krate);
+    quote! {
+        fn operation(
+            &self,
+            __op: &str,
+            __value: &#private::Value,
+            __parser: &mut #private::Parser,
+        ) -> ::core::option::Option<::core::result::Result<#krate::Filter<#e>, #private::InputError>> {
+            #first
+            #private::document_operation(&self.__location, __op, __value, __parser)
+        }
+
+        fn operations(&self) -> &'static [&'static str] {
+            #operations
+        }
+    }
+}
+
+/// `impl Dynamic<E>` for a document's handles: a nested document looked up by name.
+fn dynamic_document(fields_ident: &Ident, e: &Ident, krate: &TokenStream) -> TokenStream {
+    let private = crate::model::support_path(krate);
+    let header = quote_spanned!(fields_ident.span()=> impl<#e: 'static> #private::Dynamic<#e> for #fields_ident<#e>);
+    let document = quote_spanned!(fields_ident.span()=> #private::DynField::document);
+    quote! {
+        #[automatically_derived]
+        #header {
+            fn dynamic(&self) -> #private::DynField<#e> {
+                #document(::core::clone::Clone::clone(self), &self.__location)
+            }
+        }
+    }
+}
+
 /// The runtime's `TimeStorage` value for `time`.
 fn time_storage(time: TimeStorage, krate: &TokenStream) -> TokenStream {
     let variant = Ident::new(time.variant(), proc_macro2::Span::call_site());

@@ -122,6 +122,25 @@ pub(crate) fn enum_document(model: &EnumDocument) -> TokenStream {
          and a method per variant with content taking a filter on it."
     );
     let whole_value = super::whole_value_methods(vis, krate, serde, &e);
+    let all_names = variants.iter().map(|v| {
+        let names = &v.names;
+        quote!(&[#(#names),*])
+    });
+    let indices = 0..variants.len();
+    // `is_variant` by name first, then the operators every document has.
+    let is_variant = quote! {
+        if __op == "is_variant" {
+            let __index = #private::variant_named(__value, __parser, &[#(#all_names),*]);
+            return ::core::option::Option::Some(__index.map(|__index| match __index {
+                #(#indices => self.is_variant(#variant_enum::#variant_idents),)*
+                _ => #krate::Filter::never(),
+            }));
+        }
+    };
+    let operation = super::document_operation(&e, &is_variant, &quote!(#private::VARIANT_OPERATIONS), krate);
+    let dynamic =
+        super::dynamic_fields(&[], &fields_ident, (&quote!(<#e: 'static>), &quote!(<#e>)), &entity, operation, krate);
+    let dynamic_document = super::dynamic_document(&fields_ident, &e, krate);
     let debug = super::debug_impl(&fields_ident, &quote!(<#e: 'static>), &quote!(<#e>));
     let assert_deserialize = super::assert_deserialize(ident, krate);
 
@@ -188,5 +207,9 @@ pub(crate) fn enum_document(model: &EnumDocument) -> TokenStream {
         }
 
         #debug
+
+        #dynamic
+
+        #dynamic_document
     }
 }

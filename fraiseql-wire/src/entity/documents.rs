@@ -48,6 +48,9 @@ impl<E: 'static, T: Nests<D> + 'static, D: Document> KindHandle<E, T> for Object
     fn handle(location: Location<E, T>) -> D::Fields<E> {
         D::fields_at(location.nested())
     }
+    fn dynamic(handle: &D::Fields<E>) -> super::input::DynField<E> {
+        super::input::Dynamic::dynamic(handle)
+    }
 }
 
 /// Fields that hold a JSON array of documents: `Vec<D>` and `Option<Vec<D>>` with `D: Document`.

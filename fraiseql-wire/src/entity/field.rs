@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::filter::Filter;
+use super::input::{DynField, Dynamic, DynamicKind};
 use super::kind::{self, Containing, Containment, Equality, FieldType, Kind, Nullable, Operand, Ordered, Range};
 use super::location::{Location, Target, compared_as, encode};
 use super::order::OrderKey;
@@ -21,6 +22,8 @@ pub trait Handle<E>: Sized {
     fn handle(location: Location<E, Self>) -> Self::Handle;
     /// Adds this field at `path` (and a document's own fields) to a schema.
     fn describe(path: Vec<String>, column: Option<&'static str>, nullable: bool, out: &mut Vec<FieldSchema>);
+    /// The handle, to look up by name.
+    fn dynamic(handle: &Self::Handle) -> DynField<E>;
 }
 
 impl<E: 'static, T: FieldType + 'static> Handle<E> for T
@@ -34,6 +37,9 @@ where
     fn describe(path: Vec<String>, column: Option<&'static str>, nullable: bool, out: &mut Vec<FieldSchema>) {
         super::schema::describe::<T>(path, column, nullable, out);
     }
+    fn dynamic(handle: &Self::Handle) -> DynField<E> {
+        <T::Kind as KindHandle<E, T>>::dynamic(handle)
+    }
 }
 
 /// The handle type of a field of type `T`, chosen by its kind: a [`Field`] for values, the document's handles
@@ -42,14 +48,21 @@ where
 pub trait KindHandle<E, T>: Kind {
     type Handle;
     fn handle(location: Location<E, T>) -> Self::Handle;
+    fn dynamic(handle: &Self::Handle) -> DynField<E>;
 }
 
 macro_rules! value_handles {
     ($($kind:ty $(, $param:ident: $bound:path)?);* $(;)?) => {$(
-        impl<E: 'static, T: FieldType + 'static $(, $param: $bound)?> KindHandle<E, T> for $kind {
+        impl<E: 'static, T: FieldType<Kind = $kind> + 'static $(, $param: $bound)?> KindHandle<E, T> for $kind
+        where
+            $kind: DynamicKind<E, T>,
+        {
             type Handle = Field<E, T>;
             fn handle(location: Location<E, T>) -> Field<E, T> {
                 Field { location, value: PhantomData }
+            }
+            fn dynamic(handle: &Field<E, T>) -> DynField<E> {
+                Dynamic::dynamic(handle)
             }
         }
     )*};

@@ -41,6 +41,8 @@
 mod documents;
 mod field;
 mod filter;
+mod filter_schema;
+pub mod input;
 mod json;
 mod list;
 pub mod kind;
@@ -60,6 +62,7 @@ use serde::de::DeserializeOwned;
 pub use documents::{DocumentList, ElementFields};
 pub use field::Field;
 pub use filter::Filter;
+pub use input::{DynField, InputError, InputErrorKind, Limits};
 pub use json::{FreeJson, JsonPath};
 pub use kind::FieldType;
 pub use map::{MapField, ValueHandle};
@@ -75,7 +78,7 @@ use support::Location;
 /// A struct bound to a view, with typed field handles: implement it with `#[derive(Entity)]`.
 pub trait Entity: DeserializeOwned + Sized + 'static {
     /// The generated struct of field handles (`ProjectFields` for `Project`).
-    type Fields;
+    type Fields: input::DynamicFields<Self>;
 
     /// The view (or table) name.
     const VIEW: &'static str;
@@ -106,6 +109,51 @@ pub trait Entity: DeserializeOwned + Sized + 'static {
         schema::Schema { view: Self::VIEW, schema: Self::SCHEMA, fields }
     }
 
+    /// The filter a request's JSON `input` describes ([the shape](input)), checked against this entity's
+    /// fields with the default [`Limits`]: the same [`Filter`] the typed handles would build, or an
+    /// [`InputError`] naming the place in `input` that is wrong.
+    ///
+    /// ```
+    /// # #[derive(serde::Deserialize, fraiseql_wire::Entity)]
+    /// # #[entity(view = "v_project")]
+    /// # struct Project { status: String, priority: i32 }
+    /// use fraiseql_wire::Entity;
+    ///
+    /// let input = serde_json::json!({"status": {"eq": "active"}, "priority": {"gte": 3}});
+    /// let filter = Project::filter_from_json(&input)?;
+    /// let typed = Project::fields().status.eq("active").and(Project::fields().priority.gte(3));
+    /// assert_eq!(format!("{filter:?}"), format!("{typed:?}"));
+    /// # Ok::<(), fraiseql_wire::entity::InputError>(())
+    /// ```
+    fn filter_from_json(input: &serde_json::Value) -> Result<Filter<Self>, InputError> {
+        Self::filter_from_json_with(input, &Limits::default())
+    }
+
+    /// [`filter_from_json`](Entity::filter_from_json) within `limits`.
+    fn filter_from_json_with(input: &serde_json::Value, limits: &Limits) -> Result<Filter<Self>, InputError> {
+        input::parse_filter(&Self::fields(), input, limits)
+    }
+
+    /// [`filter_from_json`](Entity::filter_from_json) of JSON text (a request body, a query string parameter).
+    fn filter_from_str(input: &str) -> Result<Filter<Self>, InputError> {
+        let value: serde_json::Value = serde_json::from_str(input).map_err(|error| {
+            InputError::new(
+                InputErrorKind::Shape,
+                "",
+                format!("the filter is not JSON: {error}"),
+                "send a JSON object, such as {\"status\": {\"eq\": \"active\"}}",
+            )
+        })?;
+        Self::filter_from_json(&value)
+    }
+
+    /// The sort keys `keys` name: field paths (`owner.team`), `-` first for descending
+    /// (`["-priority", "id"]`), checked against this entity's fields; for [`Query::order_by`]:
+    /// `.order_by(|_| keys)`.
+    fn order_by_from<S: AsRef<str>>(keys: &[S]) -> Result<Vec<OrderKey<Self>>, InputError> {
+        input::parse_order(&Self::fields(), keys, &Limits::default())
+    }
+
     /// A query on this entity's view, run on `executor` (a [`Client`](crate::Client)).
     fn query<X: Executor>(executor: &X) -> Query<Self> {
         Self::select().on(executor)
@@ -122,7 +170,7 @@ pub trait Entity: DeserializeOwned + Sized + 'static {
 /// A struct nested inside an entity's document: implement it with `#[derive(Document)]`.
 pub trait Document: DeserializeOwned + kind::Element + Sized + 'static {
     /// The generated struct of field handles, rooted in entity `E`.
-    type Fields<E: 'static>;
+    type Fields<E: 'static>: input::DynamicFields<E> + input::Dynamic<E>;
 
     /// The handles of this document's fields at `location` inside `E`.
     #[doc(hidden)]

@@ -13,7 +13,9 @@ pub struct Schema {
     pub view: &'static str,
     /// Its schema, if it is qualified.
     pub schema: Option<&'static str>,
-    /// Every field with a handle, nested documents' fields after their document, in declaration order.
+    /// Every field with a handle, nested documents' fields after their document, in declaration order. The fields
+    /// of a list of documents' elements follow the list, under the path segment `"[]"` (`["labels", "[]",
+    /// "name"]`).
     pub fields: Vec<FieldSchema>,
 }
 
@@ -34,58 +36,28 @@ pub struct FieldSchema {
     pub variants: Option<&'static [&'static str]>,
     /// The operators its handle has, by method name.
     pub operators: Vec<&'static str>,
+    /// The operators a filter from input may use on it ([`Entity::filter_from_json`](super::Entity::filter_from_json)).
+    pub filters: Vec<&'static str>,
+    /// It can be a sort key ([`Entity::order_by_from`](super::Entity::order_by_from)).
+    pub sortable: bool,
+    /// For a list of values, its elements' family.
+    pub element: Option<&'static str>,
 }
 
-/// The operators of a field of `family` (without those of `Option`).
-fn operators(family: &str) -> &'static [&'static str] {
-    const COMPARE: &[&str] = &["eq", "ne", "lt", "lte", "gt", "gte", "in_list", "not_in", "asc", "desc"];
-    const RANGE: &[&str] = &["eq", "ne", "lt", "lte", "gt", "gte", "between", "in_list", "not_in", "asc", "desc"];
-    match family {
-        "text" => &[
-            "eq",
-            "ne",
-            "lt",
-            "lte",
-            "gt",
-            "gte",
-            "in_list",
-            "not_in",
-            "asc",
-            "desc",
-            "starts_with",
-            "ends_with",
-            "contains",
-            "like",
-            "ilike",
-            "matches_regex",
-            "matches_regex_ci",
-            "search",
-            "rank",
-        ],
-        "integer" | "float" | "timestamp" | "local_date_time" | "date" => RANGE,
-        "uuid" => COMPARE,
-        "boolean" => &["eq", "ne", "in_list", "not_in"],
-        "list" => &[
-            "contains",
-            "contains_all",
-            "contains_any",
-            "contained_by",
-            "at",
-            "is_empty",
-            "len_eq",
-            "len_gt",
-            "len_gte",
-            "len_lt",
-            "len_lte",
-        ],
-        "document_list" => {
-            &["any", "all", "contains", "at", "is_empty", "len_eq", "len_gt", "len_gte", "len_lt", "len_lte"]
-        }
-        "map" => &["has_key", "has_any_keys", "has_all_keys", "get", "any_value"],
-        "document" => &["contains", "contained_by", "is_null", "is_not_null", "is_missing", "is_json_null"],
+/// The operators of a field of `family` (without those of `Option`): those a filter from input has, and the
+/// handle's methods input cannot call (sort keys, positions, map values, jsonpath).
+fn operators(family: &str) -> Vec<&'static str> {
+    let mut operators = super::input::filter_operators(family).to_vec();
+    let more: &[&str] = match family {
+        "text" => &["asc", "desc", "rank"],
+        "integer" | "float" | "timestamp" | "local_date_time" | "date" | "uuid" => &["asc", "desc"],
+        "list" | "document_list" => &["at"],
+        "map" => &["get", "any_value"],
         "json" => &["path", "at_index"],
         _ => &[],
-    }
+    };
+    operators.extend(more);
+    operators
 }
 
 /// How a kind is described: its family, and what it holds.
@@ -95,6 +67,11 @@ pub trait Describe: kind::Kind {
 
     /// The variants of an enum with data.
     fn variants() -> Option<&'static [&'static str]> {
+        None
+    }
+
+    /// For a list of values, its elements' family.
+    fn element() -> Option<&'static str> {
         None
     }
 
@@ -113,8 +90,25 @@ families!(
     kind::Text => "text"; kind::Number => "integer"; kind::Double => "float"; kind::Real => "float";
     kind::Boolean => "boolean"; kind::Uuid => "uuid"; kind::Timestamp => "timestamp";
     kind::LocalDateTime => "local_date_time"; kind::Date => "date"; kind::Map => "map"; kind::Json => "json";
-    kind::Documents<D> => "document_list", D: Sized; kind::List<K> => "list", K: kind::Kind;
 );
+
+impl<K: Describe> Describe for kind::List<K> {
+    const FAMILY: &'static str = "list";
+
+    fn element() -> Option<&'static str> {
+        Some(K::FAMILY)
+    }
+}
+
+impl<D: Document> Describe for kind::Documents<D> {
+    const FAMILY: &'static str = "document_list";
+
+    fn nested(path: &[String], _nullable: bool, out: &mut Vec<FieldSchema>) {
+        // Inside `any`/`all` an element is present, so its fields are nullable only by their own types.
+        let element: Vec<String> = path.iter().cloned().chain(["[]".to_owned()]).collect();
+        D::describe_fields::<D>(&element, false, out);
+    }
+}
 
 impl<D: Document> Describe for kind::Object<D> {
     const FAMILY: &'static str = "document";
@@ -141,13 +135,29 @@ pub fn describe<T: FieldType>(
     let family = <T::Kind as Describe>::FAMILY;
     let nullable = nullable || T::NULLABLE;
     let variants = <T::Kind as Describe>::variants();
-    let mut operators = operators(family).to_vec();
+    let mut operators = operators(family);
     if variants.is_some() {
         operators.insert(0, "is_variant");
     }
     if T::NULLABLE && family != "document" {
         operators.extend(["is_null", "is_not_null", "is_missing", "is_json_null"]);
     }
-    out.push(FieldSchema { path: path.clone(), family, nullable, column, variants, operators });
+    let mut filters = super::input::filter_operators(if variants.is_some() { "variant" } else { family }).to_vec();
+    if T::NULLABLE && family != "document" {
+        filters.extend(["is_null", "is_not_null", "is_missing", "is_json_null"]);
+    }
+    let sortable = operators.contains(&"asc");
+    let element = <T::Kind as Describe>::element();
+    out.push(FieldSchema {
+        path: path.clone(),
+        family,
+        nullable,
+        column,
+        variants,
+        operators,
+        filters,
+        sortable,
+        element,
+    });
     <T::Kind as Describe>::nested(&path, nullable, out);
 }

@@ -4,6 +4,10 @@
 
 pub use super::field::Handle;
 pub use super::filter::Filter;
+pub use super::input::{
+    DOCUMENT as DOCUMENT_OPERATIONS, DynField, Dynamic, DynamicFields, InputError, Parser,
+    VARIANT as VARIANT_OPERATIONS, by_path, document_operation, variant_named,
+};
 pub use super::location::Location;
 pub use super::schema::FieldSchema;
 pub use super::variants::Tagging;

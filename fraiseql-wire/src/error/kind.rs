@@ -31,11 +31,13 @@ pub enum ErrorKind {
     Schema,
     /// The query was built or used wrongly (an invalid name or fragment, no row where one was expected).
     Usage,
+    /// Request input (a filter, sort or cursor from an API's client) is wrong: for an API, a 400 response.
+    Input,
 }
 
 impl ErrorKind {
     /// A short lowercase name, stable across versions: `connect`, `tls`, `auth`, `db`, `timeout`, `closed`,
-    /// `protocol`, `decode`, `config`, `schema`, `usage`.
+    /// `protocol`, `decode`, `config`, `schema`, `usage`, `input`.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Connect => "connect",
@@ -49,6 +51,7 @@ impl ErrorKind {
             ErrorKind::Config => "config",
             ErrorKind::Schema => "schema",
             ErrorKind::Usage => "usage",
+            ErrorKind::Input => "input",
         }
     }
 }
@@ -115,6 +118,7 @@ impl Error {
             | Error::ConnectionBusy
             | Error::RowNotFound
             | Error::TooManyRows => ErrorKind::Usage,
+            Error::Input(_) => ErrorKind::Input,
         }
     }
 

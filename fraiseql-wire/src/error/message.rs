@@ -119,6 +119,7 @@ impl Error {
             }
             Error::RowNotFound => "use fetch_optional if none is possible",
             Error::TooManyRows => "add a filter or limit(1), or use fetch_all",
+            Error::Input(error) => error.advice(),
         })
     }
 
@@ -220,6 +221,10 @@ impl Error {
             }
             Error::RowNotFound => f.write_str("the query returned no row where exactly one was expected"),
             Error::TooManyRows => f.write_str("the query returned more than one row where at most one was expected"),
+            Error::Input(error) => {
+                let at = if error.path().is_empty() { "the input" } else { error.path() };
+                write!(f, "invalid request input ({}) at {at}: {}", error.kind(), error.message())
+            }
         }
     }
 }

@@ -323,6 +323,16 @@ pub enum Error {
 
     /// `fetch_one` or `fetch_optional` found more than one row.
     TooManyRows,
+
+    /// Request input (a filter, sort or cursor from an API's client) is wrong: found before anything reached
+    /// the server, and safe to show that client.
+    Input(Box<crate::entity::InputError>),
+}
+
+impl From<crate::entity::InputError> for Error {
+    fn from(error: crate::entity::InputError) -> Self {
+        Error::Input(Box::new(error))
+    }
 }
 
 impl Error {

@@ -12,6 +12,7 @@ mod differential;
 mod entity_documents;
 mod entity_enums;
 mod entity_indexes;
+mod entity_input;
 mod entity_json;
 mod entity_maps;
 mod entity_schema;
