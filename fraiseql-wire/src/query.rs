@@ -21,6 +21,31 @@ use crate::stream::{Predicate, RowStream};
 /// Reads a sort key's value out of a row, as a parameter (for keyset pagination).
 pub(crate) type KeyValue<T> = Arc<dyn Fn(&T) -> Param + Send + Sync>;
 
+/// Reads a sort key's value out of a row's JSON document, as a parameter (for a cursor from raw rows).
+pub(crate) type DocumentValue = Arc<dyn Fn(&serde_json::Value) -> Param + Send + Sync>;
+
+/// A typed sort key: its SQL, and how to read its value from a decoded row and from a raw document.
+pub(crate) struct Key<T> {
+    pub(crate) sort: SortKey,
+    pub(crate) value: KeyValue<T>,
+    pub(crate) document: DocumentValue,
+    /// Whether a value's text fits the key's type (for a cursor's values).
+    pub(crate) check: fn(&str) -> bool,
+}
+
+impl<T> Clone for Key<T> {
+    fn clone(&self) -> Self {
+        Key { sort: self.sort.clone(), value: self.value.clone(), document: self.document.clone(), check: self.check }
+    }
+}
+
+/// A filter or sort key after `after_cursor`, which checked the cursor against the query as it was.
+fn after_cursor_last() -> BuildError {
+    BuildError::Keyset {
+        reason: "call after_cursor after every filter and order_by: the cursor is checked against them".to_owned(),
+    }
+}
+
 /// A query taken apart: where it runs, what it selects, its Rust predicate.
 pub(crate) struct QueryParts<T> {
     pub(crate) source: Option<Arc<dyn LeaseSource>>,
@@ -57,7 +82,10 @@ pub struct Query<T = serde_json::Value> {
     source: Option<Arc<dyn LeaseSource>>,
     select: Result<Select, BuildError>,
     /// Typed sort keys, kept for keyset pagination.
-    keys: Vec<(SortKey, KeyValue<T>)>,
+    keys: Vec<Key<T>>,
+    /// After a cursor: the query without its keyset condition (what a page's total counts and its cursors are
+    /// bound to).
+    unpaged: Option<Box<Select>>,
     predicate: Option<Predicate<T>>,
     row: PhantomData<fn() -> T>,
 }
@@ -68,6 +96,7 @@ impl<T> Clone for Query<T> {
             source: self.source.clone(),
             select: self.select.clone(),
             keys: self.keys.clone(),
+            unpaged: self.unpaged.clone(),
             predicate: self.predicate.clone(),
             row: PhantomData,
         }
@@ -102,7 +131,14 @@ impl Query<serde_json::Value> {
 
 impl<T> Query<T> {
     pub(crate) fn new(source: Option<Arc<dyn LeaseSource>>, relation: Result<Relation, BuildError>) -> Self {
-        Query { source, select: relation.map(Select::new), keys: Vec::new(), predicate: None, row: PhantomData }
+        Query {
+            source,
+            select: relation.map(Select::new),
+            keys: Vec::new(),
+            unpaged: None,
+            predicate: None,
+            row: PhantomData,
+        }
     }
 
     /// Runs this query on `executor` (instead of the one it was created with, if any).
@@ -132,17 +168,49 @@ impl<T> Query<T> {
 
     /// Adds a condition to the `WHERE` clause.
     pub(crate) fn push_filter(self, condition: Node) -> Self {
+        if self.unpaged.is_some() {
+            return self.map_select(|_| Err(after_cursor_last()));
+        }
         self.map_select(|select| {
             select.filter(condition);
             Ok(())
         })
     }
 
+    /// The query as it is before any cursor's keyset condition.
+    pub(crate) fn unpaged(&self) -> Result<Select, BuildError> {
+        match &self.unpaged {
+            Some(unpaged) => Ok((**unpaged).clone()),
+            None => self.select.clone(),
+        }
+    }
+
+    /// Records `unpaged` as the query before a cursor's keyset condition.
+    pub(crate) fn set_unpaged(mut self, unpaged: Select) -> Self {
+        self.unpaged = Some(Box::new(unpaged));
+        self
+    }
+
+    /// This query's source, keys and predicate with `select` instead (for a page's total).
+    pub(crate) fn with_select(&self, select: Select) -> Self {
+        Query {
+            source: self.source.clone(),
+            select: Ok(select),
+            keys: Vec::new(),
+            unpaged: None,
+            predicate: self.predicate.clone(),
+            row: PhantomData,
+        }
+    }
+
     /// Adds typed sort keys, for `ORDER BY` and keyset pagination.
-    pub(crate) fn push_keys(mut self, keys: Vec<(SortKey, KeyValue<T>)>) -> Self {
+    pub(crate) fn push_keys(mut self, keys: Vec<Key<T>>) -> Self {
+        if self.unpaged.is_some() {
+            return self.map_select(|_| Err(after_cursor_last()));
+        }
         self = self.map_select(|select| {
-            for (key, _) in &keys {
-                select.order_by(key.order_item());
+            for key in &keys {
+                select.order_by(key.sort.order_item());
             }
             Ok(())
         });
@@ -156,7 +224,7 @@ impl<T> Query<T> {
     }
 
     /// The typed sort keys so far.
-    pub(crate) fn keys(&self) -> &[(SortKey, KeyValue<T>)] {
+    pub(crate) fn keys(&self) -> &[Key<T>] {
         &self.keys
     }
 
@@ -180,11 +248,10 @@ impl<T> Query<T> {
     /// # Ok::<(), fraiseql_wire::Error>(())
     /// ```
     pub fn where_sql(self, fragment: &str, params: &[&dyn ToParam]) -> Self {
-        self.map_select(|select| {
-            let expr = parse_fragment(fragment, params.len())?;
-            select.filter(Node::Expr(expr.with_params(params.iter().map(|p| p.to_param()).collect())));
-            Ok(())
-        })
+        match parse_fragment(fragment, params.len()) {
+            Ok(expr) => self.push_filter(Node::Expr(expr.with_params(params.iter().map(|p| p.to_param()).collect()))),
+            Err(error) => self.map_select(|_| Err(error)),
+        }
     }
 
     /// Adds a sort key: a SQL expression, optionally followed by `ASC`/`DESC` and `NULLS FIRST`/`NULLS LAST`.
@@ -395,6 +462,16 @@ impl<T> Query<T> {
         }
         let mut rows: Vec<u64> = self.run(Form::Count, decode::json::<u64>).try_collect().await?;
         rows.pop().ok_or_else(|| Error::protocol("count(*) returned no row"))
+    }
+
+    /// The planner's estimate of the rows the query matches (`EXPLAIN (FORMAT JSON)`, its top node's `Plan Rows`),
+    /// without running it: cheap on any size, and as good as the table's statistics.
+    pub(crate) async fn estimate(self) -> Result<u64> {
+        let plans: Vec<serde_json::Value> =
+            self.run(Form::Estimate, decode::json::<serde_json::Value>).try_collect().await?;
+        let rows = plans.first().and_then(|plan| plan.get(0)).and_then(|plan| plan["Plan"]["Plan Rows"].as_f64());
+        // A float from the planner, never negative; rounded to the count it stands for.
+        rows.map(|rows| rows.max(0.0).round() as u64).ok_or_else(|| Error::protocol("EXPLAIN returned no plan rows"))
     }
 
     /// All rows, or the first error (including a row that fails to decode).

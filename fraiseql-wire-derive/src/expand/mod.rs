@@ -64,11 +64,12 @@ fn field_initialisers(
     fields
         .iter()
         .map(|field| {
-            let FieldModel { ident, target, .. } = field;
+            let FieldModel { ident, target, serde_key, .. } = field;
             let location = match target {
                 Target::Column(column) => {
                     let column = LitStr::new(column, ident.span());
-                    quote!(#parent.column(#column, |__value: &#container| &__value.#ident))
+                    let key = LitStr::new(serde_key, ident.span());
+                    quote!(#parent.column(#column, #key, |__value: &#container| &__value.#ident))
                 }
                 Target::Key { key, unique } => {
                     let key = LitStr::new(key, ident.span());

@@ -60,6 +60,8 @@ pub(crate) struct FieldModel {
     /// The span of the declared type, for errors about it.
     pub(crate) ty_span: Span,
     pub(crate) target: Target,
+    /// The key serde reads the field from (for a column field too: a cursor reads it from the document).
+    pub(crate) serde_key: String,
     /// `#[entity(time = "…")]` on the field.
     pub(crate) time: Option<attr::TimeStorage>,
 }
@@ -69,7 +71,7 @@ pub(crate) struct FieldModel {
 pub(crate) enum Target {
     /// A key of the JSON document; `unique` for `#[entity(order_key)]`.
     Key { key: String, unique: bool },
-    /// A real column of the view.
+    /// A real column of the view (whose value the document also holds, under the key serde reads).
     Column(String),
 }
 
@@ -340,6 +342,10 @@ fn container(
             );
             continue;
         }
+        let serde_key = theirs
+            .rename
+            .as_ref()
+            .map_or_else(|| rename_all.map_or_else(|| name.clone(), |rule| rule.apply_to_field(&name)), LitStr::value);
         let target = if let Some(column) = &ours.column {
             if let Some(rename) = &ours.rename {
                 errors.spanned(
@@ -411,6 +417,7 @@ fn container(
             ty: replace_self(field.ty.to_token_stream(), &input.ident),
             ty_span,
             target,
+            serde_key,
             time: ours.time.map(|time| time.value),
         });
     }

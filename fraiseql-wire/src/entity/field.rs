@@ -9,10 +9,18 @@ use serde_json::Value;
 use super::filter::Filter;
 use super::input::{DynField, Dynamic, DynamicKind};
 use super::kind::{self, Containing, Containment, Equality, FieldType, Kind, Nullable, Operand, Ordered, Range};
-use super::location::{Location, Target, compared_as, encode};
+use super::location::{Location, Step, Target, compared_as, encode};
 use super::order::OrderKey;
 use super::schema::{Describe, FieldSchema};
 use crate::sql::{Expr, Param, SortKey, ToParam};
+
+/// The value at `path` in `document`, if there is one.
+fn walk<'v>(document: &'v Value, path: &[Step]) -> Option<&'v Value> {
+    path.iter().try_fold(document, |value, step| match step {
+        Step::Key(key) => value.get(*key),
+        Step::Index(index) => value.get(*index),
+    })
+}
 
 /// Chooses the handle type of a field: [`Field`] for values, the generated `…Fields` struct for a nested
 /// [`Document`](crate::Document).
@@ -189,7 +197,7 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
     fn any_of<V: Operand<T>>(&self, op: &str, values: impl IntoIterator<Item = V>) -> Filter<E> {
         let params: Vec<Param> = values.into_iter().map(|v| self.param(&v)).collect();
         let array_cast = match (&self.location.target, compared_as::<T::Kind>(self.location.time)) {
-            (Target::Column(_), _) => String::new(),
+            (Target::Column { .. }, _) => String::new(),
             (_, Some(sql_type)) => format!("::{sql_type}[]"),
             (_, None) => "::text[]".to_owned(),
         };
@@ -287,12 +295,20 @@ impl<E: 'static, T: FieldType + 'static> Field<E, T> {
             nullable: T::NULLABLE || self.location.optional,
             recomputed: false,
         };
+        let path = self.location.target.document_path();
         OrderKey::new(
             key,
             Arc::new(move |e: &E| match get(e) {
                 Some(value) => encode::<T::Kind>(&FieldType::to_json(value), time),
                 None => Param::NULL,
             }),
+            Arc::new(move |document: &Value| match path.as_deref().and_then(|path| walk(document, path)) {
+                None | Some(Value::Null) => Param::NULL,
+                // Stored as epoch numbers, a date's key is the document's own number.
+                Some(Value::Number(n)) if <T::Kind as Kind>::TIME.is_some() => Param::text(n.to_string()),
+                Some(value) => encode::<T::Kind>(value, time),
+            }),
+            super::cursor::check::<T::Kind>(time),
         )
     }
 }

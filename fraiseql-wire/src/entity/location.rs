@@ -18,8 +18,15 @@ pub(crate) type Getter<E, T> = Arc<dyn Fn(&E) -> Option<&T> + Send + Sync>;
 /// document or an element of an array being searched (`any`/`all`, nested `depth` deep).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Target {
-    Column(&'static str),
-    Json { depth: u8, keys: Vec<Step> },
+    /// A column, whose value the document also holds under `key` (the one serde reads the field from).
+    Column {
+        name: &'static str,
+        key: &'static str,
+    },
+    Json {
+        depth: u8,
+        keys: Vec<Step>,
+    },
 }
 
 /// One step of a JSON path: an object's key, or an array's position.
@@ -30,6 +37,15 @@ pub(crate) enum Step {
 }
 
 impl Target {
+    /// Where a document holds this value, from its root: `None` inside an array element being searched.
+    pub(crate) fn document_path(&self) -> Option<Vec<Step>> {
+        match self {
+            Target::Column { key, .. } => Some(vec![Step::Key(key)]),
+            Target::Json { depth: 0, keys } => Some(keys.clone()),
+            Target::Json { .. } => None,
+        }
+    }
+
     /// This path, one step further (from a column: the step inside the column's JSON value).
     pub(crate) fn then(&self, step: Step) -> Target {
         match self {
@@ -37,7 +53,7 @@ impl Target {
                 Target::Json { depth: *depth, keys: keys.iter().copied().chain([step]).collect() }
             }
             // Columns are scalars; generated code never nests under one.
-            Target::Column(_) => Target::Json { depth: 0, keys: vec![step] },
+            Target::Column { .. } => Target::Json { depth: 0, keys: vec![step] },
         }
     }
 }
@@ -46,7 +62,7 @@ impl Target {
     /// The value as SQL text (`->>` for the last key).
     pub(crate) fn text_expr(&self) -> String {
         match self {
-            Target::Column(name) => quote_identifier(name),
+            Target::Column { name, .. } => quote_identifier(name),
             Target::Json { depth, keys } => json_path(*depth, keys, true),
         }
     }
@@ -55,7 +71,7 @@ impl Target {
     /// expression index serves both. Dates and times read through their [`TimeStorage`]'s function, if it has one.
     pub(crate) fn typed_expr<K: Kind>(&self, time: TimeStorage) -> String {
         match (self, K::TIME, time) {
-            (Target::Column(_), ..) => self.text_expr(),
+            (Target::Column { .. }, ..) => self.text_expr(),
             (Target::Json { .. }, Some(family), TimeStorage::Rfc3339) => {
                 format!("{}({})", family.function(), self.text_expr())
             }
@@ -78,7 +94,7 @@ impl Target {
     /// The value as `jsonb`.
     pub(crate) fn json_expr(&self) -> String {
         match self {
-            Target::Column(name) => format!("to_jsonb({})", quote_identifier(name)),
+            Target::Column { name, .. } => format!("to_jsonb({})", quote_identifier(name)),
             Target::Json { depth, keys } => json_path(*depth, keys, false),
         }
     }
@@ -86,7 +102,7 @@ impl Target {
     /// How deep in `any`/`all` element searches this value is (0: in the row's document).
     pub(crate) fn depth(&self) -> u8 {
         match self {
-            Target::Column(_) => 0,
+            Target::Column { .. } => 0,
             Target::Json { depth, .. } => *depth,
         }
     }
@@ -95,7 +111,7 @@ impl Target {
     /// column.
     pub(crate) fn partial(&self, leaf: Value) -> Option<Value> {
         match self {
-            Target::Column(_) => None,
+            Target::Column { .. } => None,
             // A position cannot be said with `@>`, which matches an element anywhere in an array.
             Target::Json { keys, .. } => keys.iter().rev().try_fold(leaf, |inner, step| match step {
                 Step::Key(key) => Some(Value::Object([(key.to_string(), inner)].into_iter().collect())),
@@ -120,7 +136,7 @@ impl Target {
                 Param::text(leaf.to_string()),
                 "::jsonb, FALSE)",
             )),
-            (Target::Column(_), _) => Filter::expr(Expr::compare(
+            (Target::Column { .. }, _) => Filter::expr(Expr::compare(
                 format!("{} @> ", self.json_expr()),
                 Param::text(leaf.to_string()),
                 "::jsonb",
@@ -231,11 +247,12 @@ impl<E: 'static, T: 'static> Location<E, T> {
         }
     }
 
-    /// A real column of the view (`#[entity(column = "…")]`); unique, as a view's key column is.
-    pub fn column<U: 'static>(&self, name: &'static str, get: fn(&T) -> &U) -> Location<E, U> {
+    /// A real column of the view (`#[entity(column = "…")]`); unique, as a view's key column is. The document
+    /// holds its value too, under `key` (what serde reads the field from).
+    pub fn column<U: 'static>(&self, name: &'static str, key: &'static str, get: fn(&T) -> &U) -> Location<E, U> {
         let parent = self.get.clone();
         Location {
-            target: Target::Column(name),
+            target: Target::Column { name, key },
             get: Arc::new(move |e: &E| parent(e).map(get)),
             unique: true,
             time: self.time,

@@ -38,6 +38,7 @@
 //! `float8` and `f32` as `float4` (so a value read from a row, for keyset pagination, equals that row's own key
 //! even when the document holds more digits than a float keeps), text as text.
 
+mod cursor;
 mod documents;
 mod field;
 mod filter;
@@ -49,6 +50,7 @@ pub mod kind;
 mod location;
 mod map;
 mod order;
+mod page;
 mod query;
 pub mod schema;
 mod search;
@@ -67,6 +69,7 @@ pub use json::{FreeJson, JsonPath};
 pub use kind::FieldType;
 pub use map::{MapField, ValueHandle};
 pub use order::{IntoOrderKeys, OrderKey};
+pub use page::{Page, Total};
 pub use search::{AsTextQuery, Rank, Searchable, TextQuery, phrase, plain, websearch};
 pub use time::TimeStorage;
 

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::error::BuildError;
-use crate::query::KeyValue;
+use crate::query::{DocumentValue, Key, KeyValue};
 use crate::sql::{Param, SortKey};
 
 /// One sort key of a query on entity `E`, from a field's [`asc`](super::Field::asc) or
@@ -13,11 +13,18 @@ pub struct OrderKey<E> {
     /// A key that could not be built (a rank with an invalid text search configuration) fails the query.
     key: Result<SortKey, BuildError>,
     value: KeyValue<E>,
+    document: DocumentValue,
+    check: fn(&str) -> bool,
 }
 
 impl<E> Clone for OrderKey<E> {
     fn clone(&self) -> Self {
-        OrderKey { key: self.key.clone(), value: self.value.clone() }
+        OrderKey {
+            key: self.key.clone(),
+            value: self.value.clone(),
+            document: self.document.clone(),
+            check: self.check,
+        }
     }
 }
 
@@ -31,17 +38,22 @@ impl<E> fmt::Debug for OrderKey<E> {
 }
 
 impl<E> OrderKey<E> {
-    pub(crate) fn new(key: SortKey, value: KeyValue<E>) -> Self {
-        OrderKey { key: Ok(key), value }
+    pub(crate) fn new(key: SortKey, value: KeyValue<E>, document: DocumentValue, check: fn(&str) -> bool) -> Self {
+        OrderKey { key: Ok(key), value, document, check }
     }
 
     /// A key that could not be built; the query reports `error` when it runs.
     pub(crate) fn invalid(error: BuildError) -> Self {
-        OrderKey { key: Err(error), value: Arc::new(|_: &E| Param::NULL) }
+        OrderKey {
+            key: Err(error),
+            value: Arc::new(|_: &E| Param::NULL),
+            document: Arc::new(|_| Param::NULL),
+            check: |_| false,
+        }
     }
 
-    pub(crate) fn into_parts(self) -> Result<(SortKey, KeyValue<E>), BuildError> {
-        Ok((self.key?, self.value))
+    pub(crate) fn into_parts(self) -> Result<Key<E>, BuildError> {
+        Ok(Key { sort: self.key?, value: self.value, document: self.document, check: self.check })
     }
 
     /// Puts rows whose key is missing or null first.

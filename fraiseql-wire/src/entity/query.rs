@@ -55,7 +55,8 @@ impl<E: Entity> Query<E> {
     /// exactly the server's. A search [`Rank`](super::Rank) key is not in `row`: the condition recomputes it on the
     /// server from `row`'s unique key (`(SELECT <rank> FROM <view> WHERE <key> = $n)`), so `row` must still exist.
     pub fn after(self, row: &E) -> Self {
-        let (keys, values): (Vec<_>, Vec<_>) = self.keys().iter().map(|(key, value)| (key.clone(), value(row))).unzip();
+        let (keys, values): (Vec<_>, Vec<_>) =
+            self.keys().iter().map(|key| (key.sort.clone(), (key.value)(row))).unzip();
         self.map_select(|select| {
             let condition = keyset_after(select.relation(), &keys, values)?;
             select.filter(condition);

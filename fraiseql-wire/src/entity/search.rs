@@ -300,6 +300,8 @@ impl<E: 'static> Rank<E> {
                 },
                 // Never read: the keyset condition recomputes the value on the server.
                 Arc::new(|_: &E| Param::NULL),
+                Arc::new(|_: &serde_json::Value| Param::NULL),
+                |_| true,
             ),
             Err(error) => OrderKey::invalid(error),
         }

@@ -7,6 +7,7 @@
 mod build;
 mod db;
 mod decode;
+mod input;
 mod kind;
 mod message;
 mod sqlstate;
@@ -19,6 +20,7 @@ use std::time::Duration;
 pub(crate) use build::BuildError;
 pub use db::DbError;
 pub use decode::DecodeError;
+pub use input::{InputError, InputErrorKind};
 pub use kind::ErrorKind;
 pub use sqlstate::SqlState;
 
@@ -326,11 +328,11 @@ pub enum Error {
 
     /// Request input (a filter, sort or cursor from an API's client) is wrong: found before anything reached
     /// the server, and safe to show that client.
-    Input(Box<crate::entity::InputError>),
+    Input(Box<InputError>),
 }
 
-impl From<crate::entity::InputError> for Error {
-    fn from(error: crate::entity::InputError) -> Self {
+impl From<InputError> for Error {
+    fn from(error: InputError) -> Self {
         Error::Input(Box::new(error))
     }
 }

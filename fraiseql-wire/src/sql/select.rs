@@ -23,6 +23,8 @@ pub(crate) enum Form {
     Rows,
     /// One row: the number of rows `Rows` would return, as JSON.
     Count,
+    /// One row: the plan of `Count`'s rows (`EXPLAIN (FORMAT JSON)`), whose row estimate is the total's.
+    Estimate,
 }
 
 impl Select {
@@ -88,6 +90,11 @@ impl Select {
                 sql.push_str(") AS counted");
                 Ok(Statement::new(sql, params).with_data_column(data_column))
             }
+            Form::Estimate => {
+                let mut sql = format!("EXPLAIN (FORMAT JSON) SELECT 1 FROM {}", self.relation.quoted);
+                self.write_where(&mut sql, &mut params)?;
+                Ok(Statement::new(sql, params))
+            }
             // Without a window the order is irrelevant, and an aggregate cannot be ordered by a row's columns.
             Form::Count => {
                 let mut sql = format!("{COUNT} FROM ");
@@ -96,6 +103,13 @@ impl Select {
                 Ok(Statement::new(sql, params))
             }
         }
+    }
+
+    /// What identifies the query's rows and their order, for a cursor: its rows statement without its window
+    /// (`LIMIT`, `OFFSET`) or projection, which change neither.
+    pub(crate) fn identity(&self) -> Result<Statement, BuildError> {
+        let unwindowed = Select { limit: None, offset: None, projection: None, ..self.clone() };
+        unwindowed.render(Form::Rows)
     }
 
     /// `SELECT {columns} FROM` the relation, filtered like the rows (no order or window): for aggregates over

@@ -17,6 +17,7 @@ mod entity_json;
 mod entity_maps;
 mod entity_schema;
 mod entity_operators;
+mod entity_pages;
 mod entity_search;
 mod entity_time;
 mod entity_time_indexes;

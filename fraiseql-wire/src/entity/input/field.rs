@@ -5,13 +5,13 @@ use std::rc::Rc;
 
 use serde_json::Value;
 
-use super::error::{InputError, InputErrorKind};
 use super::kinds::{DynamicKind, null_operation};
 use super::parse::Parser;
 use crate::entity::field::Field;
 use crate::entity::kind::FieldType;
 use crate::entity::location::Location;
 use crate::entity::{Filter, OrderKey};
+use crate::error::{InputError, InputErrorKind};
 
 /// The handles of an entity or document, by the JSON key of each field (generated).
 #[doc(hidden)]

@@ -4,7 +4,6 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::error::{InputError, InputErrorKind};
 use super::parse::Parser;
 use crate::entity::documents::DocumentList;
 use crate::entity::field::Field;
@@ -12,6 +11,7 @@ use crate::entity::kind::{self, Equality, FieldType, ListField, Ordered, Range, 
 use crate::entity::location::Location;
 use crate::entity::map::MapField;
 use crate::entity::{Document, Filter, OrderKey};
+use crate::error::{InputError, InputErrorKind};
 
 const COMPARE: &[&str] = &["eq", "ne", "lt", "lte", "gt", "gte", "in_list", "not_in"];
 const RANGE: &[&str] = &["eq", "ne", "lt", "lte", "gt", "gte", "between", "in_list", "not_in"];

@@ -54,14 +54,13 @@
 //! [`Entity::order_by_from`]: super::Entity::order_by_from
 //! [`Entity::schema`]: super::Entity::schema
 
-mod error;
 mod field;
 mod kinds;
 mod parse;
 
 use serde_json::Value;
 
-pub use error::{InputError, InputErrorKind};
+pub use crate::error::{InputError, InputErrorKind};
 pub use field::DynField;
 #[doc(hidden)]
 pub use field::{Dynamic, DynamicFields};

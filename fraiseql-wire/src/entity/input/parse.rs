@@ -2,9 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use super::error::{InputError, InputErrorKind};
 use super::field::{DynField, DynamicFields, unknown_operator};
 use crate::entity::{Filter, OrderKey};
+use crate::error::{InputError, InputErrorKind};
 
 /// How large an input may make a query, so a request cannot make one of unbounded size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

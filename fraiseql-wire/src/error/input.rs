@@ -14,11 +14,11 @@ pub enum InputErrorKind {
     UnknownOperator,
     /// The value given to an operator has the wrong type for the field (a string for an integer field…).
     WrongType,
-    /// Objects nested deeper than [`Limits::max_depth`](super::Limits::max_depth).
+    /// Objects nested deeper than [`Limits::max_depth`](crate::entity::Limits::max_depth).
     TooDeep,
-    /// More operators or sort keys than [`Limits::max_terms`](super::Limits::max_terms).
+    /// More operators or sort keys than [`Limits::max_terms`](crate::entity::Limits::max_terms).
     TooManyTerms,
-    /// A list value longer than [`Limits::max_values`](super::Limits::max_values).
+    /// A list value longer than [`Limits::max_values`](crate::entity::Limits::max_values).
     TooManyValues,
     /// A cursor that is not one of ours, was changed, or belongs to another ordering or query.
     Cursor,
@@ -51,7 +51,7 @@ impl fmt::Display for InputErrorKind {
 /// wrong, where (a JSON Pointer into the input, `/_or/1/priority/gte`), and what to send instead.
 ///
 /// Its [`Display`](fmt::Display) is written for the API's client, and safe to return to it: it names only the
-/// input's own paths and the entity's public field names. It converts into [`Error::Input`](crate::Error::Input).
+/// input's own paths and the entity's public field names. It converts into [`Error::Input`](super::Error::Input).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InputError {
     kind: InputErrorKind,
