@@ -93,6 +93,8 @@ mod stream;
 mod query;
 mod parallel;
 pub mod entity;
+#[cfg(feature = "http")]
+pub mod http;
 mod client;
 #[cfg(feature = "pool")]
 mod pool;

@@ -123,7 +123,7 @@ impl<E: Entity> Query<E> {
         Ok(cursor::encode(fingerprint(&self.unpaged()?)?, &values))
     }
 
-    async fn total(&self, total: Total) -> Result<Option<u64>> {
+    pub(crate) async fn page_total(&self, total: Total) -> Result<Option<u64>> {
         let unpaged = self.unpaged()?;
         match total {
             Total::None => Ok(None),
@@ -140,7 +140,7 @@ impl<E: Entity> Query<E> {
 
     /// [`fetch_page`](Query::fetch_page), with the result's total.
     pub async fn fetch_page_with(self, limit: u64, total: Total) -> Result<Page<E>> {
-        let total = self.total(total).await?;
+        let total = self.page_total(total).await?;
         let rows: Vec<E> = self.clone().limit(limit.saturating_add(1)).stream().try_collect().await?;
         let (items, next) = split(rows, limit, |last| self.cursor_after(last))?;
         Ok(Page { items, next, total })
@@ -149,7 +149,7 @@ impl<E: Entity> Query<E> {
     /// [`fetch_page_with`](Query::fetch_page_with) of each row's JSON text as received (no decode), the cursor
     /// read from the last row's JSON: for an endpoint that passes documents through.
     pub async fn fetch_page_raw(self, limit: u64, total: Total) -> Result<Page<Bytes>> {
-        let total = self.total(total).await?;
+        let total = self.page_total(total).await?;
         let rows: Vec<Bytes> = self.clone().limit(limit.saturating_add(1)).stream_raw().try_collect().await?;
         let (items, next) = split(rows, limit, |last| self.cursor_after_raw(last))?;
         Ok(Page { items, next, total })

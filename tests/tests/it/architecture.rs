@@ -19,6 +19,7 @@ const LAYERS: &[&str] = &[
     "query",
     "parallel",
     "entity",
+    "http",
     "client",
     "pool",
     "fuzzing",

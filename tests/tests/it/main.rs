@@ -45,3 +45,4 @@ mod statement_cache;
 mod stream;
 mod tls;
 mod troubleshooting;
+mod web;

@@ -1,0 +1,120 @@
+//! HTTP responses streamed from queries (feature `http`; `axum` adds axum's `IntoResponse` for errors): NDJSON,
+//! a JSON array, or a page envelope `{"items": […], "next": "…", "total": N}`, written from each row's JSON as
+//! received (no decode) or from typed rows, in chunks of the rows ready at once.
+//!
+//! [`JsonBody`] implements [`http_body::Body`], so it serves as the body of an [`http::Response`] with hyper,
+//! axum (`axum::body::Body::new(body)`, or return the response itself) or any framework on the `http` crates.
+//! [`respond`] waits for the first chunk before answering, so an error before any byte (a down database, a
+//! refused cursor, a bad filter) is a proper status code with a JSON error body ([`error_response`]); after the
+//! first byte a status can no longer change, and an error ends the body early: the body returns the error,
+//! hyper then drops the connection without the chunked encoding's last chunk, and every HTTP client reports
+//! the response as incomplete (curl exits with 18, hyper's client returns an error from the body), so a
+//! truncated result is never mistaken for a whole one. Dropping the body (a client that disconnects drops its
+//! response) drops the query's stream, which cancels the server's query.
+//!
+//! ```no_run
+//! # #[derive(serde::Deserialize, fraiseql_wire::Entity)]
+//! # #[entity(view = "v_item")]
+//! # struct Item { #[entity(column = "id")] id: i64 }
+//! # async fn demo(client: fraiseql_wire::Client) {
+//! use fraiseql_wire::Entity;
+//! use fraiseql_wire::http::{JsonBody, respond};
+//!
+//! let rows = Item::query(&client).order_by(|i| i.id.asc()).stream_raw();
+//! let response: http::Response<JsonBody> = respond(JsonBody::ndjson(rows)).await;
+//! # }
+//! ```
+
+mod body;
+mod error;
+
+pub use body::{Format, JsonBody, respond};
+pub use error::{ErrorResponse, error_response, status_for};
+
+use bytes::Bytes;
+
+use crate::entity::Entity;
+use crate::entity::{Page, Total};
+use crate::error::Result;
+use crate::query::Query;
+
+/// The header holding a page's next cursor, when the body cannot (NDJSON, an array).
+pub const NEXT_CURSOR: &str = "x-next-cursor";
+/// The header holding a page's total.
+pub const TOTAL_COUNT: &str = "x-total-count";
+
+/// A response of one page of `query`'s raw rows in `format`, streamed as the rows arrive: for the envelope,
+/// with `next` and `total` in the body; for NDJSON and arrays, the page is read first (at most `limit` rows, so
+/// memory stays bounded) and `next` and `total` go in the [`NEXT_CURSOR`] and [`TOTAL_COUNT`] headers.
+pub async fn page<E: Entity>(query: Query<E>, limit: u64, total: Total, format: Format) -> http::Response<JsonBody> {
+    match format {
+        Format::Envelope => respond(body::envelope(query, limit, total).await).await,
+        Format::Ndjson | Format::Array => match query.fetch_page_raw(limit, total).await {
+            Ok(page) => page_response(page, format),
+            Err(error) => error_response(&error),
+        },
+    }
+}
+
+/// A response of a page already read, its cursor and total in headers (or in the body for the envelope).
+pub fn page_response(page: Page<Bytes>, format: Format) -> http::Response<JsonBody> {
+    let (items, next, total) = page.into_parts();
+    let rows = futures_util::stream::iter(items.into_iter().map(Ok::<Bytes, crate::Error>));
+    let body = match format {
+        Format::Envelope => JsonBody::framed(Box::pin(rows), body::Framing::envelope_of(next.clone(), total)),
+        other => JsonBody::framed(Box::pin(rows), body::Framing::of(other)),
+    };
+    let mut response = body::ok(body);
+    let headers = response.headers_mut();
+    if let Some(value) = next.and_then(|next| http::HeaderValue::from_str(&next).ok()) {
+        headers.insert(NEXT_CURSOR, value);
+    }
+    if let Some(total) = total {
+        headers.insert(TOTAL_COUNT, http::HeaderValue::from(total));
+    }
+    response
+}
+
+/// The page request an API reads from its query string or body: `filter` (JSON text in the shape
+/// [`Entity::filter_from_json`] reads), `sort` (comma-separated keys, `-` for descending), `cursor` and
+/// `limit`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(default)]
+pub struct PageRequest {
+    /// The filter, as JSON text.
+    pub filter: Option<String>,
+    /// The sort keys, comma-separated (`-priority,id`).
+    pub sort: Option<String>,
+    /// A cursor from a previous page.
+    pub cursor: Option<String>,
+    /// The page size.
+    pub limit: Option<u64>,
+}
+
+impl PageRequest {
+    /// `base` with this request's filter, sort and cursor applied, every part checked against `E`. Without a
+    /// sort, `default_sort` applies; a sort given ends with `default_sort`'s last key (a unique key, which keyset
+    /// pages need) unless it names that field already.
+    pub fn apply<E: Entity>(&self, base: Query<E>, default_sort: &[&str]) -> Result<Query<E>> {
+        let mut query = base;
+        if let Some(filter) = &self.filter {
+            query = query.filter_by(E::filter_from_str(filter)?);
+        }
+        let mut sort: Vec<&str> = match &self.sort {
+            Some(sort) => sort.split(',').map(str::trim).collect(),
+            None => default_sort.to_vec(),
+        };
+        if let Some(unique) = default_sort.last() {
+            let field = |key: &str| key.trim_start_matches(['-', '+']).to_owned();
+            if !sort.iter().any(|key| field(key) == field(unique)) {
+                sort.push(unique);
+            }
+        }
+        let keys = E::order_by_from(&sort)?;
+        query = query.order_by(|_| keys);
+        if let Some(cursor) = &self.cursor {
+            query = query.after_cursor(cursor);
+        }
+        Ok(query)
+    }
+}
