@@ -38,6 +38,9 @@ use crate::entity::{Page, Total};
 use crate::error::Result;
 use crate::query::Query;
 
+/// A response streaming a [`JsonBody`] (an [`http::Response`]: hyper serves it, axum handlers return it).
+pub type JsonResponse = http::Response<JsonBody>;
+
 /// The header holding a page's next cursor, when the body cannot (NDJSON, an array).
 pub const NEXT_CURSOR: &str = "x-next-cursor";
 /// The header holding a page's total.
