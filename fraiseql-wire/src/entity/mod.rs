@@ -122,7 +122,7 @@ pub trait Entity: DeserializeOwned + Sized + 'static {
     /// # struct Project { status: String, priority: i32 }
     /// use fraiseql_wire::Entity;
     ///
-    /// let input = serde_json::json!({"status": {"eq": "active"}, "priority": {"gte": 3}});
+    /// let input = serde_json::json!({"_and": [{"status": {"eq": "active"}}, {"priority": {"gte": 3}}]});
     /// let filter = Project::filter_from_json(&input)?;
     /// let typed = Project::fields().status.eq("active").and(Project::fields().priority.gte(3));
     /// assert_eq!(format!("{filter:?}"), format!("{typed:?}"));

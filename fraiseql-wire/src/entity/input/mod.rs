@@ -22,7 +22,8 @@
 //!
 //! - A filter is an object. Its keys are field names as the JSON document writes them (view columns by their
 //!   column name), or `_and` (a list of filters), `_or` (a list of filters) and `_not` (a filter). All of an
-//!   object's entries must hold; `{}` matches every row.
+//!   object's entries must hold; `{}` matches every row. The SQL has them in the order `serde_json` keeps an
+//!   object's keys (sorted, without its `preserve_order` feature); `_and` keeps the order of its list.
 //! - A field's value is an object of operators, and all of them must hold. A nested document's value is a filter
 //!   on its fields, and may also use the document's own operators (`contains`, `is_null`, `is_variant`…).
 //! - The operators are the handles' method names, each with the value the method takes as JSON:
