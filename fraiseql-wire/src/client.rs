@@ -8,6 +8,7 @@ use crate::connection::{Session, SessionSlot};
 use crate::error::Result;
 use crate::executor::{Executor, sealed};
 use crate::query::Query;
+use crate::snapshot::Snapshot;
 use crate::sql::Relation;
 
 /// A connection to PostgreSQL that runs queries one after another.
@@ -82,6 +83,12 @@ impl Client {
     /// [`query`](Client::query), with rows decoded as `T`: `client.query_as::<Project>("v_project").fetch_all()`.
     pub fn query_as<T>(&self, relation: &str) -> Query<T> {
         Query::new(Some(self.slot.clone()), Relation::parse(relation))
+    }
+
+    /// A [`Snapshot`]: a connection of its own, with this client's settings, whose queries all read the
+    /// database as of now.
+    pub async fn snapshot(&self) -> Result<Snapshot> {
+        Snapshot::open(self.slot.shared_settings()).await
     }
 }
 

@@ -95,6 +95,7 @@ mod parallel;
 pub mod entity;
 #[cfg(feature = "http")]
 pub mod http;
+mod snapshot;
 mod client;
 #[cfg(feature = "pool")]
 mod pool;
@@ -110,6 +111,7 @@ pub use parallel::{ParallelQuery, ParallelStream};
 #[cfg(feature = "pool")]
 pub use pool::{Pool, PoolBuilder, PoolStatus};
 pub use query::Query;
+pub use snapshot::Snapshot;
 pub use sql::{Param, Statement, ToParam};
 pub use stream::RowStream;
 

@@ -41,7 +41,7 @@ use crate::stream::{Predicate, RowStream};
 mod in_order;
 
 /// Opens every export transaction; the first also exports the snapshot the others adopt.
-const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+pub(crate) const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 
 /// A query to be read over several connections of its own: built by [`Query::parallel`], run with
 /// [`stream`](ParallelQuery::stream) or [`stream_raw`](ParallelQuery::stream_raw).
@@ -369,7 +369,7 @@ async fn open<T: Send + 'static>(plan: Plan, predicate: Option<Predicate<T>>, de
 type Slices<T> = Pin<Box<dyn Stream<Item = Result<T>> + Send>>;
 
 /// The snapshot's name as the server gave it; checked before it goes into SQL, whatever the server sent.
-fn snapshot_id(exported: Option<Vec<u8>>) -> Result<String> {
+pub(crate) fn snapshot_id(exported: Option<Vec<u8>>) -> Result<String> {
     let id = exported.ok_or_else(|| Error::protocol("pg_export_snapshot() returned no row"))?;
     let valid = !id.is_empty() && id.len() <= 64 && id.iter().all(|b| b.is_ascii_hexdigit() || *b == b'-');
     match String::from_utf8(id) {

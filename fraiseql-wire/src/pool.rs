@@ -16,6 +16,7 @@ use crate::connection::{Home, Lease, Session};
 use crate::error::{Error, Result};
 use crate::executor::{Checkout, Executor, LeaseSource, sealed};
 use crate::query::Query;
+use crate::snapshot::Snapshot;
 use crate::sql::Relation;
 use crate::telemetry;
 
@@ -120,6 +121,12 @@ impl Pool {
     /// [`query`](Pool::query), with rows decoded as `T`.
     pub fn query_as<T>(&self, relation: &str) -> Query<T> {
         Query::new(Some(self.source.clone()), Relation::parse(relation))
+    }
+
+    /// A [`Snapshot`]: a connection of its own with the pool's settings (not one of the pool's, and not
+    /// counted in its size), whose queries all read the database as of now.
+    pub async fn snapshot(&self) -> Result<Snapshot> {
+        Snapshot::open(self.source.settings.clone()).await
     }
 
     /// How many connections are open, idle and awaited.

@@ -142,6 +142,9 @@ pub(crate) struct SessionSlot {
     session: Arc<AsyncMutex<Option<Box<Session>>>>,
     /// What polls the query holding the session, if any.
     holder: Arc<Mutex<Option<Poller>>>,
+    /// The session holds state no new one would have (a snapshot's transaction): never replaced, and a query
+    /// never retried on a fresh one.
+    pinned: bool,
 }
 
 impl SessionSlot {
@@ -150,6 +153,18 @@ impl SessionSlot {
             settings: Arc::new(settings),
             session: Arc::new(AsyncMutex::new(session)),
             holder: Arc::new(Mutex::new(None)),
+            pinned: false,
+        })
+    }
+
+    /// A slot whose `session` is never replaced: once it is gone, every query fails with
+    /// [`Error::SnapshotEnded`].
+    pub(crate) fn pinned(settings: Arc<Resolved>, session: Box<Session>) -> Arc<SessionSlot> {
+        Arc::new(SessionSlot {
+            settings,
+            session: Arc::new(AsyncMutex::new(Some(session))),
+            holder: Arc::new(Mutex::new(None)),
+            pinned: true,
         })
     }
 
@@ -175,6 +190,15 @@ impl SessionSlot {
                 Arc::clone(&self.session).lock_owned().await
             }
         };
+        if self.pinned {
+            let session = match guard.take() {
+                Some(session) if session.is_idle() => session,
+                _ => return Err(Error::SnapshotEnded),
+            };
+            let home = SlotHome { guard, holder: Arc::clone(&self.holder) };
+            // `fresh`: a failed query is never retried on a new session, which would not share the state.
+            return Ok(Lease::new(session, Box::new(home), Arc::clone(&self.settings), true));
+        }
         let (session, fresh) = match guard.take() {
             // No check here: a peek costs a system call per query, and a session that died while idle fails its
             // first send, which the query layer retries once on a fresh session (a pool does check: it may hold

@@ -103,7 +103,7 @@ impl Error {
                     ErrorKind::Db
                 }
             }
-            Error::ConnectionLost { .. } => ErrorKind::Closed,
+            Error::ConnectionLost { .. } | Error::SnapshotEnded => ErrorKind::Closed,
             Error::Protocol(_) | Error::EncodingChanged(_) => ErrorKind::Protocol,
             Error::RowTooLarge { .. } | Error::Decode { .. } | Error::InvalidUtf8 { .. } => ErrorKind::Decode,
             Error::NoDataColumn { .. } | Error::NotJson { .. } => ErrorKind::Schema,
@@ -231,6 +231,7 @@ mod tests {
             (Error::PoolClosed, ErrorKind::Usage, false),
             (Error::ConnectionBusy, ErrorKind::Usage, false),
             (Error::TooManyRows, ErrorKind::Usage, false),
+            (Error::SnapshotEnded, ErrorKind::Closed, false),
         ];
         let cases = cases.into_iter().chain(decode.map(|e| (e, ErrorKind::Decode, false)));
         for (error, kind, retriable) in cases {

@@ -120,6 +120,10 @@ impl Error {
             Error::RowNotFound => "use fetch_optional if none is possible",
             Error::TooManyRows => "add a filter or limit(1), or use fetch_all",
             Error::Input(error) => error.advice(),
+            Error::SnapshotEnded => {
+                "open a new snapshot and read again from the start: rows read in the old one and in a new one are \
+                 from different moments"
+            }
         })
     }
 
@@ -221,6 +225,7 @@ impl Error {
             }
             Error::RowNotFound => f.write_str("the query returned no row where exactly one was expected"),
             Error::TooManyRows => f.write_str("the query returned more than one row where at most one was expected"),
+            Error::SnapshotEnded => f.write_str("the snapshot's connection closed, and its transaction with it"),
             Error::Input(error) => {
                 let at = if error.path().is_empty() { "the input" } else { error.path() };
                 write!(f, "invalid request input ({}) at {at}: {}", error.kind(), error.message())

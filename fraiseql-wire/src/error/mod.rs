@@ -326,6 +326,10 @@ pub enum Error {
     /// `fetch_one` or `fetch_optional` found more than one row.
     TooManyRows,
 
+    /// A [`Snapshot`](crate::Snapshot)'s connection closed (a network failure, a server restart, an error
+    /// that aborted its transaction), so the moment it read is gone.
+    SnapshotEnded,
+
     /// Request input (a filter, sort or cursor from an API's client) is wrong: found before anything reached
     /// the server, and safe to show that client.
     Input(Box<InputError>),

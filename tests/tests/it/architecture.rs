@@ -20,6 +20,7 @@ const LAYERS: &[&str] = &[
     "parallel",
     "entity",
     "http",
+    "snapshot",
     "client",
     "pool",
     "fuzzing",

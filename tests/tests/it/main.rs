@@ -40,6 +40,7 @@ mod protocol_versions;
 mod readme;
 mod replicas;
 mod server_faults;
+mod snapshot;
 mod sql_snapshots;
 mod statement_cache;
 mod stream;
