@@ -26,6 +26,7 @@ mod errors;
 mod faults;
 mod harness;
 mod hosts;
+mod json_escapes;
 mod hostile;
 mod leaks;
 mod load;
