@@ -59,6 +59,8 @@ mod simd {
 
     use serde::de::DeserializeOwned;
 
+    use super::surrogate_escape;
+
     thread_local! {
         static SCRATCH: RefCell<(Vec<u8>, simd_json::Buffers)> = RefCell::new((Vec::new(), simd_json::Buffers::default()));
     }
@@ -73,7 +75,7 @@ mod simd {
     const MAX_OPENERS: usize = 128;
 
     pub(super) fn parse<T: DeserializeOwned>(json: &[u8]) -> Option<T> {
-        if json.iter().filter(|&&b| b == b'{' || b == b'[').count() > MAX_OPENERS {
+        if json.iter().filter(|&&b| b == b'{' || b == b'[').count() > MAX_OPENERS || surrogate_escape(json) {
             return None;
         }
         SCRATCH.with(|scratch| {
@@ -88,6 +90,22 @@ mod simd {
             parsed
         })
     }
+}
+
+/// Whether `json` holds a `\u` escape of a UTF-16 surrogate (`\ud800` to `\udfff`). A `json` column keeps such
+/// an escape as written, even lone (`jsonb` refuses a lone one), and simd-json decodes a lone one as another
+/// character where serde_json refuses it; a pair both read alike, but is rare enough to leave to serde_json too.
+/// A backslash that escapes another backslash is skipped, so `\\ud800` (text, not an escape) does not count.
+#[cfg(feature = "simd-json")]
+fn surrogate_escape(json: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(at) = json.get(from..).and_then(|rest| memchr::memchr(b'\\', rest)).map(|i| from + i) {
+        match json.get(at + 1..at + 4) {
+            Some([b'u', b'd' | b'D', b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F']) => return true,
+            _ => from = at + 2,
+        }
+    }
+    false
 }
 
 /// Why `json` does not parse into `T`: bytes that are not UTF-8, or the JSON path where the value does not fit.
@@ -142,6 +160,20 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
+
+    #[cfg(feature = "simd-json")]
+    #[test]
+    fn surrogate_escapes_go_to_serde_json() {
+        for lone in [r#""\ud800""#, r#"{"a": "x\uDC00"}"#, r#"["\ude00\ud83d"]"#, r#"{"\udbff": 1}"#] {
+            assert!(surrogate_escape(lone.as_bytes()), "{lone}");
+            assert!(parse::<serde_json::Value>(lone.as_bytes(), 1).is_err(), "{lone} parsed");
+        }
+        for plain in [r#""\\ud800""#, r#""\u00e9\n""#, r#""\ue000""#, r#""x\\""#, r#""\""#, "{}"] {
+            assert!(!surrogate_escape(plain.as_bytes()), "{plain}");
+        }
+        let pair: String = parse(r#""\ud83d\ude00""#.as_bytes(), 1).expect("a pair");
+        assert_eq!(pair, "😀");
+    }
 
     #[derive(Debug, Deserialize)]
     #[allow(dead_code)]

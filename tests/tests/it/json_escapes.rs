@@ -3,8 +3,9 @@
 //! `"\udc00"`, a reversed pair) reaches the client, whereas `jsonb` refuses one at input (22P02). The row parser
 //! must refuse such a row the same way whatever parser is the default (serde_json refuses it: a lone surrogate
 //! is not a Unicode scalar value), so a faster parser that accepts it may only be used after a check for it on
-//! `json` columns; `jsonb` columns never need the check. (With the `simd-json` feature this test fails today:
-//! simd-json decodes `"\ud800"` as `"\0"`, silently.)
+//! `json` columns; `jsonb` columns never need the check. simd-json decodes `"\ud800"` as `"\0"`, silently, so
+//! with the `simd-json` feature rows holding a surrogate escape go to serde_json (this test passes with it too:
+//! `cargo test -p fraiseql-wire-tests --features fraiseql-wire/simd-json --test it json_escapes`).
 
 use fraiseql_wire::{Client, Error, ErrorKind};
 use fraiseql_wire_tests::AuthUser;
