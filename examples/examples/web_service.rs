@@ -43,31 +43,10 @@ struct Item {
 /// The largest page a client may ask for.
 const MAX_LIMIT: u64 = 1_000;
 
-/// How `GET /items` answers: the body's format and the total.
-#[derive(Deserialize)]
-struct Shape {
-    format: Option<String>,
-    total: Option<String>,
-}
-
-async fn items(
-    State(pool): State<Pool>,
-    Query(request): Query<PageRequest>,
-    Query(shape): Query<Shape>,
-) -> Result<JsonResponse, ErrorResponse> {
+async fn items(State(pool): State<Pool>, Query(request): Query<PageRequest>) -> Result<JsonResponse, ErrorResponse> {
     // The id last: the cursor needs a unique key, and it breaks ties of any sort the client chose.
     let query = request.apply(Item::query(&pool), &["id"])?;
-    let format = match shape.format.as_deref() {
-        Some("array") => Format::Array,
-        Some("envelope") => Format::Envelope,
-        _ => Format::Ndjson,
-    };
-    let total = match shape.total.as_deref() {
-        Some("exact") => Total::Exact,
-        Some("estimate") => Total::Estimate,
-        _ => Total::None,
-    };
-    Ok(web::page(query, request.limit.unwrap_or(100).min(MAX_LIMIT), total, format).await)
+    Ok(web::page(query, request.limit.unwrap_or(100).min(MAX_LIMIT), request.total, request.format).await)
 }
 
 /// The body of `POST /items/search`.
@@ -84,19 +63,8 @@ struct Search {
 }
 
 async fn search(State(pool): State<Pool>, Json(search): Json<Search>) -> Result<JsonResponse, ErrorResponse> {
-    let mut query = Item::query(&pool);
-    if !search.filter.is_null() {
-        query = query.filter_by(Item::filter_from_json(&search.filter)?);
-    }
-    let mut sort = search.sort;
-    if !sort.iter().any(|key| key.trim_start_matches(['-', '+']) == "id") {
-        sort.push("id".to_owned());
-    }
-    let keys = Item::order_by_from(&sort)?;
-    query = query.order_by(|_| keys);
-    if let Some(cursor) = &search.cursor {
-        query = query.after_cursor(cursor);
-    }
+    let filter = (!search.filter.is_null()).then(|| Item::filter_from_json(&search.filter)).transpose()?;
+    let query = web::apply_input(Item::query(&pool), filter, &search.sort, search.cursor.as_deref(), &["id"])?;
     let total = if search.total { Total::Exact } else { Total::None };
     Ok(web::page(query, search.limit.unwrap_or(100).min(MAX_LIMIT), total, Format::Envelope).await)
 }

@@ -22,7 +22,7 @@ use crate::model::{FieldModel, Target};
 fn field_doc(field: &FieldModel) -> String {
     let name = crate::model::unraw(&field.ident);
     match &field.target {
-        Target::Column(column) => format!(" Handle on `{name}`: the view's column `{column}`."),
+        Target::Column { name: column, .. } => format!(" Handle on `{name}`: the view's column `{column}`."),
         Target::Key { key, unique } => format!(
             " Handle on `{name}`: the key {key:?} of the document.{}",
             if *unique { " A unique key, usable last in a keyset `order_by`." } else { "" }
@@ -40,7 +40,7 @@ fn field_declarations(fields: &[FieldModel], entity: &TokenStream, krate: &Token
             let doc = field_doc(field);
             // Spanned on the field's type, so "cannot be a field of an entity" points at it.
             let handle = match target {
-                Target::Column(_) => quote_spanned!(*ty_span=> #krate::Field<#entity, #ty>),
+                Target::Column { .. } => quote_spanned!(*ty_span=> #krate::Field<#entity, #ty>),
                 Target::Key { .. } => {
                     quote_spanned!(*ty_span=> <#ty as #private::Handle<#entity>>::Handle)
                 }
@@ -64,11 +64,11 @@ fn field_initialisers(
     fields
         .iter()
         .map(|field| {
-            let FieldModel { ident, target, serde_key, .. } = field;
+            let FieldModel { ident, target, .. } = field;
             let location = match target {
-                Target::Column(column) => {
-                    let column = LitStr::new(column, ident.span());
-                    let key = LitStr::new(serde_key, ident.span());
+                Target::Column { name, key } => {
+                    let column = LitStr::new(name, ident.span());
+                    let key = LitStr::new(key, ident.span());
                     quote!(#parent.column(#column, #key, |__value: &#container| &__value.#ident))
                 }
                 Target::Key { key, unique } => {
@@ -122,7 +122,7 @@ fn field_descriptions(
             let FieldModel { ty, ty_span, target, .. } = field;
             let (name, column) = match target {
                 Target::Key { key, .. } => (key.clone(), quote!(::core::option::Option::None)),
-                Target::Column(column) => (column.clone(), quote!(::core::option::Option::Some(#column))),
+                Target::Column { name, .. } => (name.clone(), quote!(::core::option::Option::Some(#name))),
             };
             let path = match prefix {
                 Some(prefix) => quote! {
@@ -153,7 +153,7 @@ fn dynamic_fields(
         .iter()
         .map(|field| match &field.target {
             Target::Key { key, .. } => key,
-            Target::Column(column) => column,
+            Target::Column { name, .. } => name,
         })
         .collect();
     let arms = fields.iter().zip(&keys).map(|(field, key)| {

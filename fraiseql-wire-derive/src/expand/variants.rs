@@ -60,7 +60,7 @@ pub(crate) fn enum_document(model: &EnumDocument) -> TokenStream {
                         let key = match &field.target {
                             Target::Key { key, .. } => LitStr::new(key, member.span()),
                             // Documents have no columns: the model refused the attribute.
-                            Target::Column(column) => LitStr::new(column, member.span()),
+                            Target::Column { name, .. } => LitStr::new(name, member.span()),
                         };
                         let location = quote! {
                             #location.variant_key(#tagging_tokens, #tag_name, &[#key], |__value: &#ident| {

@@ -60,8 +60,6 @@ pub(crate) struct FieldModel {
     /// The span of the declared type, for errors about it.
     pub(crate) ty_span: Span,
     pub(crate) target: Target,
-    /// The key serde reads the field from (for a column field too: a cursor reads it from the document).
-    pub(crate) serde_key: String,
     /// `#[entity(time = "…")]` on the field.
     pub(crate) time: Option<attr::TimeStorage>,
 }
@@ -71,8 +69,9 @@ pub(crate) struct FieldModel {
 pub(crate) enum Target {
     /// A key of the JSON document; `unique` for `#[entity(order_key)]`.
     Key { key: String, unique: bool },
-    /// A real column of the view (whose value the document also holds, under the key serde reads).
-    Column(String),
+    /// A real column of the view, whose value the document also holds under `key` (the key serde reads, where
+    /// a cursor finds it).
+    Column { name: String, key: String },
 }
 
 pub(crate) use scalar::{Scalar, ScalarShape, scalar};
@@ -266,13 +265,16 @@ fn container(
         let ours = attr::field(&field.attrs, derive, errors);
         let theirs = attr::serde_field(&field.attrs);
         let name = unraw(ident);
+        // The key serde reads the field from (a column field's document holds it there too).
+        let key = theirs
+            .rename
+            .as_ref()
+            .or(ours.rename.as_ref())
+            .map_or_else(|| rename_all.map_or_else(|| name.clone(), |rule| rule.apply_to_field(&name)), LitStr::value);
         if theirs.flatten.is_some() {
             flattened = true;
         } else if !theirs.skip {
-            read_keys.push(theirs.rename.as_ref().or(ours.rename.as_ref()).map_or_else(
-                || rename_all.map_or_else(|| name.clone(), |rule| rule.apply_to_field(&name)),
-                LitStr::value,
-            ));
+            read_keys.push(key.clone());
             read_keys.extend(theirs.aliases.iter().map(LitStr::value));
         }
         if let Some(span) = theirs.flatten {
@@ -342,10 +344,6 @@ fn container(
             );
             continue;
         }
-        let serde_key = theirs
-            .rename
-            .as_ref()
-            .map_or_else(|| rename_all.map_or_else(|| name.clone(), |rule| rule.apply_to_field(&name)), LitStr::value);
         let target = if let Some(column) = &ours.column {
             if let Some(rename) = &ours.rename {
                 errors.spanned(
@@ -380,10 +378,10 @@ fn container(
                     ),
                 );
             }
-            Target::Column(column_name)
+            Target::Column { name: column_name, key }
         } else {
-            let key = match (&ours.rename, &theirs.rename) {
-                (Some(ours), Some(theirs)) if ours.value() != theirs.value() => {
+            if let (Some(ours), Some(theirs)) = (&ours.rename, &theirs.rename) {
+                if ours.value() != theirs.value() {
                     errors.spanned(
                         ours,
                         format!(
@@ -393,11 +391,8 @@ fn container(
                             theirs.value()
                         ),
                     );
-                    theirs.value()
                 }
-                (Some(lit), _) | (None, Some(lit)) => lit.value(),
-                (None, None) => rename_all.map_or_else(|| name.clone(), |rule| rule.apply_to_field(&name)),
-            };
+            }
             if let Some(previous) = keys.insert(key.clone(), ident.clone()) {
                 errors.spanned(
                     ident,
@@ -417,7 +412,6 @@ fn container(
             ty: replace_self(field.ty.to_token_stream(), &input.ident),
             ty_span,
             target,
-            serde_key,
             time: ours.time.map(|time| time.value),
         });
     }

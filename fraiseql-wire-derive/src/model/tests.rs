@@ -62,7 +62,7 @@ fn keys_follow_serde() {
     assert_eq!(
         targets,
         vec![
-            ("id".to_owned(), Target::Column("id".to_owned())),
+            ("id".to_owned(), Target::Column { name: "id".to_owned(), key: "id".to_owned() }),
             ("created_at".to_owned(), key("createdAt")),
             ("title".to_owned(), key("Title")),
             ("label_text".to_owned(), key("label")),

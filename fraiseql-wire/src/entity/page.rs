@@ -9,11 +9,13 @@ use crate::error::{BuildError, Error, Result};
 use crate::query::Query;
 use crate::sql::{Param, Select, keyset_after};
 
-/// Which total a page reports with its rows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Which total a page reports with its rows; from a request as `none`, `exact` or `estimate`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Total {
     /// None: the cheapest.
+    #[default]
     None,
     /// The exact number of rows the filter matches, from a `count(*)` of them before the page's rows (one more
     /// statement; as costly as reading every matching row's key, so it grows with the result).
@@ -60,7 +62,7 @@ impl<T> Page<T> {
 }
 
 /// The fingerprint a cursor of `unpaged`'s rows carries.
-fn fingerprint(unpaged: &Select) -> Result<u64> {
+fn fingerprint(unpaged: &Select) -> std::result::Result<u64, BuildError> {
     let statement = unpaged.identity()?;
     let mut parts: Vec<&[u8]> = vec![statement.sql.as_bytes()];
     for param in &statement.params {
@@ -84,13 +86,10 @@ impl<E: Entity> Query<E> {
         let checks: Vec<(bool, cursor::Check)> =
             self.keys().iter().map(|key| (key.sort.nullable || key.sort.recomputed, key.check)).collect();
         let sort: Vec<_> = self.keys().iter().map(|key| key.sort.clone()).collect();
-        let values = fingerprint(&unpaged).and_then(|hash| Ok(cursor::decode(cursor, hash, &checks)?));
+        let values = fingerprint(&unpaged)
+            .and_then(|hash| cursor::decode(cursor, hash, &checks).map_err(|error| BuildError::Input(Box::new(error))));
         self.set_unpaged(unpaged).map_select(|select| {
-            let values = values.map_err(|error| match error {
-                Error::Input(error) => BuildError::Input(error),
-                other => BuildError::Keyset { reason: other.to_string() },
-            })?;
-            let condition = keyset_after(select.relation(), &sort, values)?;
+            let condition = keyset_after(select.relation(), &sort, values?)?;
             select.filter(condition);
             Ok(())
         })

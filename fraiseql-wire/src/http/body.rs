@@ -13,11 +13,13 @@ use crate::entity::Total;
 use crate::error::{Error, Result};
 use crate::query::Query;
 
-/// How the rows are written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// How the rows are written; from a request as `ndjson`, `array` or `envelope`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Format {
     /// One document per line (`application/x-ndjson`).
+    #[default]
     Ndjson,
     /// A JSON array of the documents (`application/json`).
     Array,
@@ -37,6 +39,8 @@ pub(super) struct Framing {
     content_type: &'static str,
     open: &'static [u8],
     separator: &'static [u8],
+    /// Written after each row.
+    terminator: &'static [u8],
     /// Written after the rows, unless `page` writes the end.
     close: &'static [u8],
     page: Option<EnvelopePage>,
@@ -55,12 +59,22 @@ struct EnvelopePage {
 impl Framing {
     pub(super) fn of(format: Format) -> Framing {
         match format {
-            Format::Ndjson => {
-                Framing { content_type: "application/x-ndjson", open: b"", separator: b"", close: b"", page: None }
-            }
-            Format::Array | Format::Envelope => {
-                Framing { content_type: "application/json", open: b"[", separator: b",", close: b"]", page: None }
-            }
+            Format::Ndjson => Framing {
+                content_type: "application/x-ndjson",
+                open: b"",
+                separator: b"",
+                terminator: b"\n",
+                close: b"",
+                page: None,
+            },
+            Format::Array | Format::Envelope => Framing {
+                content_type: "application/json",
+                open: b"[",
+                separator: b",",
+                terminator: b"",
+                close: b"]",
+                page: None,
+            },
         }
     }
 
@@ -132,7 +146,7 @@ impl JsonBody {
 
     /// A body of `bytes` alone (an error response's).
     pub(super) fn once(content_type: &'static str, bytes: Bytes) -> JsonBody {
-        let framing = Framing { content_type, open: b"", separator: b"", close: b"", page: None };
+        let framing = Framing { content_type, ..Framing::of(Format::Ndjson) };
         let mut body = JsonBody::framed(Box::pin(futures_util::stream::empty()), framing);
         body.ready = Some(bytes);
         body
@@ -162,9 +176,7 @@ impl JsonBody {
             self.buffer.put_slice(self.framing.separator);
         }
         self.buffer.put_slice(&row);
-        if self.framing.separator.is_empty() {
-            self.buffer.put_u8(b'\n');
-        }
+        self.buffer.put_slice(self.framing.terminator);
         self.written += 1;
         Ok(true)
     }

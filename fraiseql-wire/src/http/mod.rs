@@ -34,7 +34,7 @@ pub use error::{ErrorResponse, error_response, status_for};
 use bytes::Bytes;
 
 use crate::entity::Entity;
-use crate::entity::{Page, Total};
+use crate::entity::{Filter, Page, Total};
 use crate::error::Result;
 use crate::query::Query;
 
@@ -78,9 +78,9 @@ pub fn page_response(page: Page<Bytes>, format: Format) -> http::Response<JsonBo
     response
 }
 
-/// The page request an API reads from its query string or body: `filter` (JSON text in the shape
-/// [`Entity::filter_from_json`] reads), `sort` (comma-separated keys, `-` for descending), `cursor` and
-/// `limit`.
+/// The page request an API reads from its query string: `filter` (JSON text in the shape
+/// [`Entity::filter_from_json`] reads), `sort` (comma-separated keys, `-` for descending), `cursor`, `limit`,
+/// `format` (`ndjson`, `array`, `envelope`) and `total` (`none`, `exact`, `estimate`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(default)]
 pub struct PageRequest {
@@ -92,32 +92,51 @@ pub struct PageRequest {
     pub cursor: Option<String>,
     /// The page size.
     pub limit: Option<u64>,
+    /// The body's format (NDJSON unless asked).
+    pub format: Format,
+    /// The total to report (none unless asked).
+    pub total: Total,
 }
 
 impl PageRequest {
-    /// `base` with this request's filter, sort and cursor applied, every part checked against `E`. Without a
-    /// sort, `default_sort` applies; a sort given ends with `default_sort`'s last key (a unique key, which keyset
-    /// pages need) unless it names that field already.
+    /// `base` with this request's filter, sort and cursor applied, every part checked against `E` (see
+    /// [`apply_input`]).
     pub fn apply<E: Entity>(&self, base: Query<E>, default_sort: &[&str]) -> Result<Query<E>> {
-        let mut query = base;
-        if let Some(filter) = &self.filter {
-            query = query.filter_by(E::filter_from_str(filter)?);
-        }
-        let mut sort: Vec<&str> = match &self.sort {
-            Some(sort) => sort.split(',').map(str::trim).collect(),
-            None => default_sort.to_vec(),
-        };
-        if let Some(unique) = default_sort.last() {
-            let field = |key: &str| key.trim_start_matches(['-', '+']).to_owned();
-            if !sort.iter().any(|key| field(key) == field(unique)) {
-                sort.push(unique);
-            }
-        }
-        let keys = E::order_by_from(&sort)?;
-        query = query.order_by(|_| keys);
-        if let Some(cursor) = &self.cursor {
-            query = query.after_cursor(cursor);
-        }
-        Ok(query)
+        let filter = self.filter.as_deref().map(E::filter_from_str).transpose()?;
+        let sort: Vec<&str> =
+            self.sort.as_deref().map(|sort| sort.split(',').map(str::trim).collect()).unwrap_or_default();
+        apply_input(base, filter, &sort, self.cursor.as_deref(), default_sort)
     }
+}
+
+/// `base` with a request's `filter`, `sort` and `cursor` applied. An empty `sort` means `default_sort`; a sort
+/// given ends with `default_sort`'s last key (a unique key, which keyset pages need) unless it names that field
+/// already. The sort keys are checked against `E` ([`Entity::order_by_from`]).
+pub fn apply_input<E: Entity, S: AsRef<str>>(
+    base: Query<E>,
+    filter: Option<Filter<E>>,
+    sort: &[S],
+    cursor: Option<&str>,
+    default_sort: &[&str],
+) -> Result<Query<E>> {
+    let mut query = base;
+    if let Some(filter) = filter {
+        query = query.filter_by(filter);
+    }
+    let mut keys: Vec<&str> = sort.iter().map(AsRef::as_ref).collect();
+    if keys.is_empty() {
+        keys = default_sort.to_vec();
+    }
+    if let Some(unique) = default_sort.last() {
+        let field = |key: &str| key.trim_start_matches(['-', '+']).to_owned();
+        if !keys.iter().any(|key| field(key) == field(unique)) {
+            keys.push(unique);
+        }
+    }
+    let keys = E::order_by_from(&keys)?;
+    query = query.order_by(|_| keys);
+    if let Some(cursor) = cursor {
+        query = query.after_cursor(cursor);
+    }
+    Ok(query)
 }

@@ -11,7 +11,6 @@ use axum::extract::{Query as UrlQuery, State};
 use axum::http;
 use axum::routing::get;
 use bytes::Bytes;
-use fraiseql_wire::entity::Total;
 use fraiseql_wire::http::{self as web, ErrorResponse, Format, JsonBody, PageRequest};
 use fraiseql_wire::{Client, Entity};
 use fraiseql_wire_tests::{AuthUser, TestDatabase};
@@ -40,29 +39,12 @@ struct App {
     endless: Client,
 }
 
-#[derive(Deserialize)]
-struct Shape {
-    format: Option<String>,
-    total: Option<String>,
-}
-
 async fn items(
     State(app): State<App>,
     UrlQuery(request): UrlQuery<PageRequest>,
-    UrlQuery(shape): UrlQuery<Shape>,
 ) -> Result<http::Response<JsonBody>, ErrorResponse> {
     let query = request.apply(Item::query(&app.client), &["id"])?;
-    let format = match shape.format.as_deref() {
-        Some("array") => Format::Array,
-        Some("envelope") => Format::Envelope,
-        _ => Format::Ndjson,
-    };
-    let total = match shape.total.as_deref() {
-        Some("exact") => Total::Exact,
-        Some("estimate") => Total::Estimate,
-        _ => Total::None,
-    };
-    Ok(web::page(query, request.limit.unwrap_or(100).min(1_000), total, format).await)
+    Ok(web::page(query, request.limit.unwrap_or(100).min(1_000), request.total, request.format).await)
 }
 
 async fn endless(State(app): State<App>) -> http::Response<JsonBody> {

@@ -95,7 +95,7 @@ fn read<V: DeserializeOwned>(value: &Value, family: &str, parser: &Parser) -> Re
             "to match a missing or null field use `{\"is_null\": true}`",
         ));
     }
-    serde_json::from_value(value.clone()).map_err(|error| {
+    V::deserialize(value).map_err(|error| {
         parser.error(
             InputErrorKind::WrongType,
             format!("{} is not a value of this {family} field: {error}", super::shown(value)),
