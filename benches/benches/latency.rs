@@ -12,7 +12,7 @@
 
 use std::time::Instant;
 
-use benches::median;
+use benches::{env_u64, median};
 use fraiseql_wire::{Client, Config};
 use fraiseql_wire_tests::{AuthUser, TestCluster};
 
@@ -42,10 +42,6 @@ impl Setup {
             Setup::TokioUnprepared => "tokio-postgres `query_one` with the SQL text (prepares every time)",
         }
     }
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn main() {

@@ -308,6 +308,11 @@ pub fn thousands(n: f64) -> String {
     out
 }
 
+/// The environment variable `name` as a number, or `default` when it is unset or not a number.
+pub fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 /// Median of a non-empty sample (mean of the two middle values for an even count).
 pub fn median(values: &[f64]) -> f64 {
     assert!(!values.is_empty(), "median of nothing");

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::batch::Batch;
 use crate::config::Config;
 use crate::connection::{Session, SessionSlot};
 use crate::error::Result;
@@ -83,6 +84,12 @@ impl Client {
     /// [`query`](Client::query), with rows decoded as `T`: `client.query_as::<Project>("v_project").fetch_all()`.
     pub fn query_as<T>(&self, relation: &str) -> Query<T> {
         Query::new(Some(self.slot.clone()), Relation::parse(relation))
+    }
+
+    /// A [`Batch`]: queries written to this client's connection at once and read back in order, for many small
+    /// lookups in one round trip.
+    pub fn batch(&self) -> Batch {
+        Batch::new(self.slot.clone())
     }
 
     /// A [`Snapshot`]: a connection of its own, with this client's settings, whose queries all read the

@@ -91,6 +91,7 @@ mod sql;
 mod executor;
 mod stream;
 mod query;
+pub mod batch;
 mod parallel;
 pub mod entity;
 #[cfg(feature = "http")]

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, Object, PoolError, RecycleError, RecycleResult, TimeoutType};
 
+use crate::batch::Batch;
 use crate::config::{Config, Resolved};
 use crate::connection::{Home, Lease, Session};
 use crate::error::{Error, Result};
@@ -121,6 +122,12 @@ impl Pool {
     /// [`query`](Pool::query), with rows decoded as `T`.
     pub fn query_as<T>(&self, relation: &str) -> Query<T> {
         Query::new(Some(self.source.clone()), Relation::parse(relation))
+    }
+
+    /// A [`Batch`]: queries written at once to one connection of the pool and read back in order. The
+    /// connection is the batch's until its results are dropped.
+    pub fn batch(&self) -> Batch {
+        Batch::new(self.source.clone())
     }
 
     /// A [`Snapshot`]: a connection of its own with the pool's settings (not one of the pool's, and not

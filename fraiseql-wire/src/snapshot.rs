@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::batch::Batch;
 use crate::config::Resolved;
 use crate::connection::{Session, SessionSlot};
 use crate::error::Result;
@@ -63,6 +64,11 @@ impl Snapshot {
     /// `SET TRANSACTION SNAPSHOT` while this one is open.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// A [`Batch`] of queries on this snapshot's connection, written at once and read back in order.
+    pub fn batch(&self) -> Batch {
+        Batch::new(self.slot.clone())
     }
 
     /// A query on a view in this snapshot; rows decode as [`serde_json::Value`] (see

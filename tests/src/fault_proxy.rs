@@ -43,6 +43,7 @@ pub struct FaultProxy {
     fault: watch::Sender<Fault>,
     connections: Arc<AtomicUsize>,
     from_server: Arc<Mutex<Vec<u8>>>,
+    client_reads: Arc<AtomicUsize>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -63,6 +64,8 @@ impl FaultProxy {
         let counter = Arc::clone(&connections);
         let from_server = Arc::new(Mutex::new(Vec::new()));
         let recorder = Arc::clone(&from_server);
+        let client_reads = Arc::new(AtomicUsize::new(0));
+        let reads = Arc::clone(&client_reads);
         let (shutdown, stop) = oneshot::channel();
         let upstream = SocketAddr::from((Ipv4Addr::LOCALHOST, upstream_port));
         let thread = std::thread::spawn(move || {
@@ -79,7 +82,8 @@ impl FaultProxy {
                     loop {
                         let Ok((client, _)) = listener.accept().await else { continue };
                         counter.fetch_add(1, Ordering::SeqCst);
-                        tokio::spawn(relay(client, upstream, watcher.clone(), Arc::clone(&recorder)));
+                        let counts = (Arc::clone(&recorder), Arc::clone(&reads));
+                        tokio::spawn(relay(client, upstream, watcher.clone(), counts));
                     }
                 };
                 tokio::select! {
@@ -88,7 +92,15 @@ impl FaultProxy {
                 }
             });
         });
-        FaultProxy { port, fault, connections, from_server, shutdown: Some(shutdown), thread: Some(thread) }
+        FaultProxy {
+            port,
+            fault,
+            connections,
+            from_server,
+            client_reads,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
     }
 
     /// The port it listens on, on `127.0.0.1`.
@@ -104,6 +116,12 @@ impl FaultProxy {
     /// How many connections the proxy has accepted.
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
+    }
+
+    /// How many reads from clients returned bytes, over all connections: a client that writes several messages
+    /// at once (a pipeline) costs one, where one that waits for each answer costs one per message.
+    pub fn client_reads(&self) -> usize {
+        self.client_reads.load(Ordering::SeqCst)
     }
 
     /// The last bytes (up to [`RECORDED_TAIL`]) the server sent through the proxy, over all connections: what
@@ -139,7 +157,7 @@ async fn relay(
     mut client: TcpStream,
     upstream: SocketAddr,
     mut fault: watch::Receiver<Fault>,
-    from_server_tail: Arc<Mutex<Vec<u8>>>,
+    (from_server_tail, client_reads): (Arc<Mutex<Vec<u8>>>, Arc<AtomicUsize>),
 ) {
     let initial = *fault.borrow();
     let mut server = match initial {
@@ -175,6 +193,7 @@ async fn relay(
                     let _ = server.shutdown().await;
                 }
                 Ok(n) => {
+                    client_reads.fetch_add(1, Ordering::SeqCst);
                     if forward(&mut server, &from_client[..n], current, chunks).await.is_err() {
                         return;
                     }

@@ -106,7 +106,7 @@ impl Drop for Lease {
             return home.discard();
         };
         match session.state() {
-            State::Idle => home.keep(session),
+            _ if session.is_idle() => home.keep(session),
             State::Broken => home.discard(),
             _ => {
                 session.abandon();

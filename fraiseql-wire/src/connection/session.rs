@@ -2,6 +2,7 @@
 //!
 //! The query's state and its transitions are in [`super::state`]; the methods here only move bytes and report
 //! what the server sent as events. A session is reusable only when idle.
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
 use std::task::{Context, Poll, ready};
@@ -9,6 +10,7 @@ use std::task::{Context, Poll, ready};
 use postgres_protocol::message::backend::Message;
 
 use super::cancel::CancelToken;
+use super::pipeline::Queued;
 use super::row::RawRow;
 use super::startup;
 use super::state::{Event, State};
@@ -44,20 +46,25 @@ pub(crate) enum Next<R> {
 
 /// An authenticated connection that runs one query at a time.
 pub(crate) struct Session {
-    wire: Wire,
+    pub(super) wire: Wire,
     cancel: Option<CancelToken>,
-    state: State,
-    statements: StatementCache,
+    pub(super) state: State,
+    pub(super) statements: StatementCache,
     /// The statement the query in flight prepares: cached once the server has parsed it and described a JSON
     /// column.
-    preparing: Option<Preparing>,
+    pub(super) preparing: Option<Preparing>,
+    /// Queries sent behind the one in flight (a pipelined batch), in the order the server answers them.
+    pub(super) queued: VecDeque<Queued>,
+    /// The errors of this batch's queries that prepared a statement and failed: a later query of the batch that
+    /// binds the statement is told why it does not exist.
+    pub(super) failed_prepares: Vec<(String, DbError)>,
 }
 
 /// A named statement on its way to the server.
-struct Preparing {
-    name: String,
+pub(super) struct Preparing {
+    pub(super) name: String,
     /// ParseComplete arrived: the server holds the statement.
-    parsed: bool,
+    pub(super) parsed: bool,
 }
 
 impl Session {
@@ -76,6 +83,8 @@ impl Session {
             state: State::Idle,
             statements,
             preparing: None,
+            queued: VecDeque::new(),
+            failed_prepares: Vec::new(),
         }))
     }
 
@@ -84,7 +93,15 @@ impl Session {
     pub(crate) fn replaying(io: super::transport::Transport, max_row_bytes: usize, state: State) -> Session {
         let mut wire = Wire::new(io, max_row_bytes);
         wire.authenticated(None);
-        Session { wire, cancel: None, state, statements: StatementCache::new(0), preparing: None }
+        Session {
+            wire,
+            cancel: None,
+            state,
+            statements: StatementCache::new(0),
+            preparing: None,
+            queued: VecDeque::new(),
+            failed_prepares: Vec::new(),
+        }
     }
 
     /// How many bytes the read buffer holds room for.
@@ -97,13 +114,14 @@ impl Session {
         &self.state
     }
 
+    /// Whether a query may be sent: nothing in flight, nothing queued behind it.
     pub(crate) fn is_idle(&self) -> bool {
-        matches!(self.state, State::Idle)
+        matches!(self.state, State::Idle) && self.queued.is_empty()
     }
 
     /// The statement this query prepared goes into the cache when `keep`, else (if the server parsed it) is closed
     /// with the next query.
-    fn settle_statement(&mut self, sql: &str, keep: bool) {
+    pub(super) fn settle_statement(&mut self, sql: &str, keep: bool) {
         match self.preparing.take() {
             Some(Preparing { name, parsed: true }) if keep => self.statements.prepared(sql, name),
             Some(Preparing { name, parsed: true }) => self.statements.discard(name),
@@ -226,6 +244,13 @@ impl Session {
         if let Err(error) = self.wire.flush().await {
             return Err(self.fail(error));
         }
+        self.read_description(sql, bound_again).await
+    }
+
+    /// Reads the answer of the query just sent (or next in a pipeline) up to its row description, or to the
+    /// ReadyForQuery that ends a refused one. `bound_again`: the statement was not described, its rows follow
+    /// the BindComplete.
+    pub(super) async fn read_description(&mut self, sql: &str, bound_again: bool) -> Result<Described, Error> {
         loop {
             match self.next_message().await? {
                 Message::ParseComplete => {
@@ -261,7 +286,7 @@ impl Session {
                     self.wire.query_span = tracing::Span::none();
                     // The error this answers (`Ending`) is handed back; any other state is a violation.
                     return match self.state.advance(Event::Ready) {
-                        Some(error) if self.is_idle() => Ok(Described::Refused(error)),
+                        Some(error) if matches!(self.state, State::Idle) => Ok(Described::Refused(error)),
                         Some(error) => Err(error),
                         None => Err(self.fail(Error::protocol("ReadyForQuery without a row description"))),
                     };
@@ -343,16 +368,35 @@ impl Session {
     /// ReadyForQuery. Waits as long as the server takes: callers bound it.
     pub(crate) async fn drain(&mut self) -> Result<(), Error> {
         self.abandon();
-        if let State::Draining { cancel: true } = self.state {
-            if let Some(token) = &self.cancel {
-                if let Err(error) = token.send().await {
-                    return Err(self.fail(error));
+        let mut first = true;
+        loop {
+            if let State::Draining { cancel: true } = self.state {
+                // A query queued behind the first whose answer is already buffered has finished: no cancel for it
+                // (a pipeline of small lookups drains without a connection per query).
+                if first || self.wire.read.is_empty() {
+                    if let Some(token) = &self.cancel {
+                        if let Err(error) = token.send().await {
+                            return Err(self.fail(error));
+                        }
+                        crate::telemetry::count(crate::telemetry::CANCELS_SENT, 1);
+                    }
                 }
-                crate::telemetry::count(crate::telemetry::CANCELS_SENT, 1);
+                self.report(Event::CancelSent)?;
             }
-            self.report(Event::CancelSent)?;
+            self.read_to_ready().await?;
+            if !self.skip_queued()? {
+                break;
+            }
+            first = false;
         }
-        while !self.is_idle() {
+        self.wire.query_span = tracing::Span::none();
+        self.wire.shrink_if_large();
+        Ok(())
+    }
+
+    /// Reads and skips whatever the query in flight still sends, up to its ReadyForQuery.
+    pub(super) async fn read_to_ready(&mut self) -> Result<(), Error> {
+        while !matches!(self.state, State::Idle) {
             match poll_fn(|cx| self.wire.poll_incoming(cx)).await {
                 Ok(Incoming::Row { total, value }) => {
                     drop(RawRow::new(&mut self.wire.read, total, value));
@@ -364,8 +408,6 @@ impl Session {
                 Err(error) => return Err(self.fail(error)),
             }
         }
-        self.wire.query_span = tracing::Span::none();
-        self.wire.shrink_if_large();
         Ok(())
     }
 
@@ -391,7 +433,10 @@ impl Session {
         }
     }
 
-    fn db_error(&mut self, body: &postgres_protocol::message::backend::ErrorResponseBody) -> Result<Error, Error> {
+    pub(super) fn db_error(
+        &mut self,
+        body: &postgres_protocol::message::backend::ErrorResponseBody,
+    ) -> Result<Error, Error> {
         match DbError::from_fields(body.fields()) {
             Ok(db) => Ok(db.into()),
             Err(error) => Err(self.fail(error)),
@@ -399,7 +444,7 @@ impl Session {
     }
 
     /// Applies an event; what it reports ends the caller's operation.
-    fn report(&mut self, event: Event) -> Result<(), Error> {
+    pub(super) fn report(&mut self, event: Event) -> Result<(), Error> {
         match self.state.advance(event) {
             Some(error) => Err(error),
             None => Ok(()),

@@ -103,7 +103,7 @@ impl Error {
                     ErrorKind::Db
                 }
             }
-            Error::ConnectionLost { .. } | Error::SnapshotEnded => ErrorKind::Closed,
+            Error::ConnectionLost { .. } | Error::SnapshotEnded | Error::BatchAborted { .. } => ErrorKind::Closed,
             Error::Protocol(_) | Error::EncodingChanged(_) => ErrorKind::Protocol,
             Error::RowTooLarge { .. } | Error::Decode { .. } | Error::InvalidUtf8 { .. } => ErrorKind::Decode,
             Error::NoDataColumn { .. } | Error::NotJson { .. } => ErrorKind::Schema,
@@ -116,6 +116,7 @@ impl Error {
             | Error::NotBound
             | Error::PoolClosed
             | Error::ConnectionBusy
+            | Error::BatchOrder { .. }
             | Error::RowNotFound
             | Error::TooManyRows => ErrorKind::Usage,
             Error::Input(_) => ErrorKind::Input,
@@ -148,7 +149,7 @@ impl Error {
         match self {
             Error::Connect { .. } | Error::ConnectTimeout { .. } | Error::ReadTimeout { .. } => true,
             Error::NoSuitableHost { .. } | Error::PoolTimeout { .. } => true,
-            Error::ConnectionLost { .. } => true,
+            Error::ConnectionLost { .. } | Error::BatchAborted { .. } => true,
             Error::Db(db) => {
                 let state = db.sql_state();
                 RETRIABLE_STATES.contains(&state) || db.code.starts_with("08")
@@ -232,6 +233,8 @@ mod tests {
             (Error::ConnectionBusy, ErrorKind::Usage, false),
             (Error::TooManyRows, ErrorKind::Usage, false),
             (Error::SnapshotEnded, ErrorKind::Closed, false),
+            (Error::BatchOrder { reason: "r".into() }, ErrorKind::Usage, false),
+            (Error::BatchAborted { query: 1 }, ErrorKind::Closed, true),
         ];
         let cases = cases.into_iter().chain(decode.map(|e| (e, ErrorKind::Decode, false)));
         for (error, kind, retriable) in cases {

@@ -120,6 +120,14 @@ impl Error {
             Error::RowNotFound => "use fetch_optional if none is possible",
             Error::TooManyRows => "add a filter or limit(1), or use fetch_all",
             Error::Input(error) => error.advice(),
+            Error::BatchOrder { .. } => {
+                "take each ticket from the results of the batch that issued it, in the order the queries were \
+                 pushed (a ticket not taken is skipped by taking a later one)"
+            }
+            Error::BatchAborted { .. } => {
+                "the error of the query it broke at says why; the queries only read, so sending the batch again \
+                 (or just the queries whose answers are missing) is safe"
+            }
             Error::SnapshotEnded => {
                 "open a new snapshot and read again from the start: rows read in the old one and in a new one are \
                  from different moments"
@@ -226,6 +234,10 @@ impl Error {
             Error::RowNotFound => f.write_str("the query returned no row where exactly one was expected"),
             Error::TooManyRows => f.write_str("the query returned more than one row where at most one was expected"),
             Error::SnapshotEnded => f.write_str("the snapshot's connection closed, and its transaction with it"),
+            Error::BatchOrder { reason } => write!(f, "misused batch ticket: {reason}"),
+            Error::BatchAborted { query } => {
+                write!(f, "the batch's connection broke at query {query}, before this query's answer arrived")
+            }
             Error::Input(error) => {
                 let at = if error.path().is_empty() { "the input" } else { error.path() };
                 write!(f, "invalid request input ({}) at {at}: {}", error.kind(), error.message())

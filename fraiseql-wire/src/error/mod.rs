@@ -330,6 +330,20 @@ pub enum Error {
     /// that aborted its transaction), so the moment it read is gone.
     SnapshotEnded,
 
+    /// A [`Ticket`](crate::batch::Ticket) was taken out of order (after a later query's) or from another batch's
+    /// results; its query's rows were skipped or are not there.
+    BatchOrder {
+        /// What was wrong with the ticket.
+        reason: String,
+    },
+
+    /// An earlier query of a [`Batch`](crate::batch::Batch) broke the connection (its own ticket got that error),
+    /// so this query's answer never arrived.
+    BatchAborted {
+        /// The position (from 0, in the order of `push`) of the query the connection broke at.
+        query: usize,
+    },
+
     /// Request input (a filter, sort or cursor from an API's client) is wrong: found before anything reached
     /// the server, and safe to show that client.
     Input(Box<InputError>),

@@ -47,6 +47,8 @@ sql_states! {
     INVALID_PASSWORD = "28P01";
     /// `3D000`: the database does not exist.
     INVALID_CATALOG_NAME = "3D000";
+    /// `26000`: the prepared statement named does not exist (behind a transaction pooler, say).
+    INVALID_SQL_STATEMENT_NAME = "26000";
     /// `42501`: permission denied.
     INSUFFICIENT_PRIVILEGE = "42501";
     /// `42601`: syntax error.

@@ -23,6 +23,7 @@ use crate::executor::LeaseSource;
 use crate::sql::{Relation, Statement};
 use decode::Decoder;
 use report::QueryReport;
+pub(crate) use start::is_stale;
 
 /// A Rust-side row filter (`Query::filter_rust`).
 pub(crate) type Predicate<T> = Arc<dyn Fn(&T) -> bool + Send + Sync>;

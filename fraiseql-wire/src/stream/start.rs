@@ -54,7 +54,8 @@ async fn send(lease: &mut Lease, statement: &Statement) -> Result<Described> {
     lease.session()?.start(&statement.sql, statement.params.iter().map(Param::as_bytes)).await
 }
 
-fn is_stale(error: &Error) -> bool {
+/// Whether `error`, met before anything was read on a reused connection, says the connection died while idle.
+pub(crate) fn is_stale(error: &Error) -> bool {
     matches!(error, Error::ConnectionLost { .. })
         || error.sql_state().is_some_and(|state| {
             [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW].contains(&state)

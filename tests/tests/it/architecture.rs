@@ -17,6 +17,7 @@ const LAYERS: &[&str] = &[
     "executor",
     "stream",
     "query",
+    "batch",
     "parallel",
     "entity",
     "http",

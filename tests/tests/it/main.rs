@@ -5,6 +5,7 @@
 mod common;
 
 mod architecture;
+mod batch;
 
 mod cancel;
 mod connect;
