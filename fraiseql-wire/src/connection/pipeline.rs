@@ -33,7 +33,7 @@ impl Session {
         sql: &str,
         params: impl ExactSizeIterator<Item = Option<&'p [u8]>>,
     ) -> Result<(), Error> {
-        if !matches!(self.state, State::Idle) {
+        if !self.is_between_queries() {
             return Err(Error::protocol(format!("a batch was queued while the session was {}", self.state)));
         }
         if self.queued.is_empty() {
@@ -88,15 +88,12 @@ impl Session {
     /// A refusal is told the way the query would have been told alone: a query that bound a statement an earlier
     /// query of the batch failed to prepare gets that query's error, not "prepared statement does not exist".
     pub(crate) async fn next_queued(&mut self) -> Result<Option<Described>, Error> {
-        if !matches!(self.state, State::Idle) {
+        if !self.is_between_queries() {
             return Err(Error::protocol(format!("a queued query was read while the session was {}", self.state)));
         }
-        let Some(next) = self.queued.pop_front() else {
+        let Some(next) = self.begin_queued()? else {
             return Ok(None);
         };
-        self.settle_statement(&next.sql, false);
-        self.preparing = next.prepares.clone().map(|name| Preparing { name, parsed: false });
-        self.report(Event::QuerySent)?;
         self.wire.query_span = tracing::Span::current();
         let described = match self.read_description(&next.sql, next.bound_again).await? {
             Described::Refused(error) => Described::Refused(self.refused(&next, error)),
@@ -123,11 +120,6 @@ impl Session {
         }
     }
 
-    /// Whether the query in flight has ended (its ReadyForQuery read), so that the next queued one can be read.
-    pub(crate) fn is_between_queries(&self) -> bool {
-        matches!(self.state, State::Idle)
-    }
-
     /// Skips the rest of the query being read, without cancelling it: a cancel could land on the next query of
     /// the batch, whose answer is still wanted.
     pub(crate) async fn skip_current(&mut self) -> Result<(), Error> {
@@ -140,13 +132,21 @@ impl Session {
 
     /// While draining: moves on to the next queued query, abandoned before it is read; whether there was one.
     pub(super) fn skip_queued(&mut self) -> Result<bool, Error> {
-        let Some(next) = self.queued.pop_front() else {
+        if self.begin_queued()?.is_none() {
             return Ok(false);
-        };
-        self.settle_statement(&next.sql, false);
-        self.preparing = next.prepares.map(|name| Preparing { name, parsed: false });
-        self.report(Event::QuerySent)?;
+        }
         self.abandon();
         Ok(true)
+    }
+
+    /// Makes the next queued query the one in flight, as if it had just been sent; `None` when none is left.
+    fn begin_queued(&mut self) -> Result<Option<Queued>, Error> {
+        let Some(next) = self.queued.pop_front() else {
+            return Ok(None);
+        };
+        self.settle_statement(&next.sql, false);
+        self.preparing = next.prepares.clone().map(|name| Preparing { name, parsed: false });
+        self.report(Event::QuerySent)?;
+        Ok(Some(next))
     }
 }

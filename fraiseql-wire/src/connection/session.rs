@@ -116,7 +116,12 @@ impl Session {
 
     /// Whether a query may be sent: nothing in flight, nothing queued behind it.
     pub(crate) fn is_idle(&self) -> bool {
-        matches!(self.state, State::Idle) && self.queued.is_empty()
+        self.is_between_queries() && self.queued.is_empty()
+    }
+
+    /// Whether the query in flight has ended (its ReadyForQuery read), so that the next queued one can be read.
+    pub(crate) fn is_between_queries(&self) -> bool {
+        matches!(self.state, State::Idle)
     }
 
     /// The statement this query prepared goes into the cache when `keep`, else (if the server parsed it) is closed
@@ -286,7 +291,7 @@ impl Session {
                     self.wire.query_span = tracing::Span::none();
                     // The error this answers (`Ending`) is handed back; any other state is a violation.
                     return match self.state.advance(Event::Ready) {
-                        Some(error) if matches!(self.state, State::Idle) => Ok(Described::Refused(error)),
+                        Some(error) if self.is_between_queries() => Ok(Described::Refused(error)),
                         Some(error) => Err(error),
                         None => Err(self.fail(Error::protocol("ReadyForQuery without a row description"))),
                     };
@@ -396,7 +401,7 @@ impl Session {
 
     /// Reads and skips whatever the query in flight still sends, up to its ReadyForQuery.
     pub(super) async fn read_to_ready(&mut self) -> Result<(), Error> {
-        while !matches!(self.state, State::Idle) {
+        while !self.is_between_queries() {
             match poll_fn(|cx| self.wire.poll_incoming(cx)).await {
                 Ok(Incoming::Row { total, value }) => {
                     drop(RawRow::new(&mut self.wire.read, total, value));
