@@ -93,6 +93,7 @@ mod stream;
 mod query;
 pub mod batch;
 mod parallel;
+pub mod watch;
 pub mod entity;
 #[cfg(feature = "http")]
 pub mod http;

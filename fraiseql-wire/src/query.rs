@@ -219,6 +219,11 @@ impl<T> Query<T> {
     }
 
     /// What the query is made of, for running it another way (a parallel export).
+    /// Whether the query starts after a cursor (`after_cursor`, `after`).
+    pub(crate) fn has_cursor(&self) -> bool {
+        self.unpaged.is_some()
+    }
+
     pub(crate) fn into_parts(self) -> QueryParts<T> {
         QueryParts { source: self.source, select: self.select, predicate: self.predicate }
     }

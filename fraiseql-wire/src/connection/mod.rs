@@ -8,6 +8,7 @@ mod cancel;
 #[cfg(test)]
 mod config_advice;
 mod lease;
+mod listener;
 mod pipeline;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) mod replay;

@@ -159,7 +159,6 @@ impl Session {
     }
 
     /// One round trip (a lone Sync, answered by ReadyForQuery): proves that the server still answers.
-    #[cfg_attr(not(feature = "pool"), allow(dead_code))]
     pub(crate) async fn ping(&mut self) -> Result<(), Error> {
         if !self.is_idle() {
             return Err(Error::protocol(format!("a ping was sent while the session was {}", self.state)));

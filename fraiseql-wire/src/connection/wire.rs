@@ -4,6 +4,7 @@
 //! next message, so a slow consumer leaves them in the kernel and TCP flow control makes the server wait.
 //! Messages the server may send at any time (notices, parameter changes, notifications) are dealt with here.
 
+use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
 use std::ops::Range;
 use std::pin::Pin;
@@ -44,6 +45,13 @@ const SHRINK_ABOVE: usize = 1024 * 1024;
 /// Bytes of a one-column DataRow besides the value: tag, length, column count, value length.
 pub(crate) const DATA_ROW_OVERHEAD: usize = 1 + 4 + 2 + 4;
 
+/// A NotificationResponse, kept by a listening connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Notification {
+    pub(crate) channel: String,
+    pub(crate) payload: String,
+}
+
 /// A message during startup.
 pub(crate) enum StartupIncoming {
     Message(Message),
@@ -80,6 +88,9 @@ pub(crate) struct Wire {
     /// The `query` span of the query in flight, for the notices that arrive while its rows are read (outside the
     /// span's own polls); `Span::none()` between queries, so the span closes when its query ends.
     pub(crate) query_span: tracing::Span,
+    /// The notifications received and not yet taken, on a connection that listens (`None` on the others, which
+    /// log and drop them).
+    notifications: Option<VecDeque<Notification>>,
 }
 
 impl Wire {
@@ -103,6 +114,37 @@ impl Wire {
             query_span: tracing::Span::none(),
             hot_standby: None,
             read_only: None,
+            notifications: None,
+        }
+    }
+
+    /// From now on notifications are kept for [`Wire::poll_notification`], and reads wait for the server as long
+    /// as it takes: a listener is quiet for hours, and its owner proves the server alive with pings of its own.
+    pub(crate) fn listen(&mut self) {
+        self.notifications.get_or_insert_with(VecDeque::new);
+        self.read_timeout = None;
+    }
+
+    /// Between queries, on a listening connection: the next notification. A server error sent unasked (a FATAL
+    /// before the server ends the session) fails it, as does any other message.
+    pub(crate) fn poll_notification(&mut self, cx: &mut Context<'_>) -> Poll<Result<Notification, Error>> {
+        loop {
+            if let Some(notification) = self.notifications.as_mut().and_then(VecDeque::pop_front) {
+                return Poll::Ready(Ok(notification));
+            }
+            let header = ready!(self.poll_whole_frame(cx))?;
+            match self.parse_buffered(header.tag)? {
+                None => continue,
+                Some(Message::ErrorResponse(body)) => {
+                    return Poll::Ready(Err(Error::Db(Box::new(DbError::from_fields(body.fields())?))));
+                }
+                Some(_) => {
+                    return Poll::Ready(Err(Error::protocol(format!(
+                        "unexpected message `{}` while listening for notifications",
+                        header.tag.escape_ascii()
+                    ))));
+                }
+            }
         }
     }
 
@@ -249,6 +291,16 @@ impl Wire {
                     _ => {}
                 }
                 tracing::trace!(name, value, "server parameter");
+                Ok(None)
+            }
+            Message::NotificationResponse(body) if self.notifications.is_some() => {
+                let text = |part: std::io::Result<&str>| {
+                    part.map(str::to_owned).map_err(|e| Error::protocol(format!("malformed NotificationResponse: {e}")))
+                };
+                let notification = Notification { channel: text(body.channel())?, payload: text(body.message())? };
+                if let Some(queue) = &mut self.notifications {
+                    queue.push_back(notification);
+                }
                 Ok(None)
             }
             Message::NotificationResponse(body) => {

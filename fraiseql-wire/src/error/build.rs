@@ -16,6 +16,8 @@ pub(crate) enum BuildError {
     Keyset { reason: String },
     /// A parallel export of a query that cannot be split.
     Parallel { reason: String },
+    /// A watch of a query that cannot be kept live.
+    Watch { reason: String },
     /// Request input (a cursor) that is wrong.
     Input(Box<super::InputError>),
 }
@@ -28,6 +30,7 @@ impl From<BuildError> for Error {
             BuildError::Filter { reason } => Error::InvalidFilter { reason },
             BuildError::Keyset { reason } => Error::InvalidKeyset { reason },
             BuildError::Parallel { reason } => Error::InvalidParallel { reason },
+            BuildError::Watch { reason } => Error::InvalidWatch { reason },
             BuildError::Input(error) => Error::Input(error),
         }
     }

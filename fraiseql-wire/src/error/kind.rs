@@ -112,6 +112,7 @@ impl Error {
             | Error::InvalidFilter { .. }
             | Error::InvalidKeyset { .. }
             | Error::InvalidParallel { .. }
+            | Error::InvalidWatch { .. }
             | Error::Encode { .. }
             | Error::NotBound
             | Error::PoolClosed
@@ -220,6 +221,7 @@ mod tests {
             (Error::InvalidFilter { reason: "r".into() }, ErrorKind::Usage, false),
             (Error::InvalidKeyset { reason: "r".into() }, ErrorKind::Usage, false),
             (Error::InvalidParallel { reason: "r".into() }, ErrorKind::Usage, false),
+            (Error::InvalidWatch { reason: "r".into() }, ErrorKind::Usage, false),
             (Error::Encode { reason: "r".into() }, ErrorKind::Usage, false),
             (Error::NotBound, ErrorKind::Usage, false),
             (Error::NoDataColumn { relation: "v".into(), columns: "c".into() }, ErrorKind::Schema, false),

@@ -95,6 +95,10 @@ impl Error {
                  connection and a key expression such as \"id\" (an integer one for by_range); or stream the query \
                  on one connection"
             }
+            Error::InvalidWatch { .. } => {
+                "watch a query without limit, offset or a cursor (its result must be a set of rows that a change of \
+                 one row enters or leaves), keyed by a column of the view that identifies each row"
+            }
             Error::Encode { .. } => "split the query, or remove the NUL byte",
             Error::NotBound => {
                 "build it with `Entity::query(&client)` / `client.query(…)`, or bind it with `.on(&client)` before \
@@ -214,6 +218,7 @@ impl Error {
             Error::InvalidFilter { reason } => write!(f, "invalid typed filter: {reason}"),
             Error::InvalidKeyset { reason } => write!(f, "invalid keyset pagination (`after`): {reason}"),
             Error::InvalidParallel { reason } => write!(f, "invalid parallel export: {reason}"),
+            Error::InvalidWatch { reason } => write!(f, "invalid watch: {reason}"),
             Error::Encode { reason } => write!(f, "the query cannot be sent: {reason}"),
             Error::NotBound => f.write_str("this query is not bound to a client"),
             Error::NoDataColumn { relation, columns } => write!(

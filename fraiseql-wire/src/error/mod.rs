@@ -265,6 +265,13 @@ pub enum Error {
         reason: String,
     },
 
+    /// [`Query::watch`](crate::Query::watch) cannot keep this query live (a window, a cursor, an invalid key
+    /// column or channel).
+    InvalidWatch {
+        /// Why.
+        reason: String,
+    },
+
     /// The query cannot be put on the wire (more than 65,535 parameters, a NUL byte in the SQL text).
     Encode {
         /// What could not be encoded.

@@ -72,6 +72,25 @@ impl Relation {
         }
         Ok(Relation { given: name.to_owned(), quoted })
     }
+
+    /// The quoted schema with its dot (`"app".`), empty when the name has no schema: to create objects beside
+    /// the relation.
+    pub(crate) fn schema_prefix(&self) -> &str {
+        // The quoted form doubles inner quotes, so the first lone closing quote ends the first part.
+        let bytes = self.quoted.as_bytes();
+        let mut i = 1;
+        while i < bytes.len() {
+            if bytes[i] == b'"' {
+                if bytes.get(i + 1) == Some(&b'"') {
+                    i += 2;
+                    continue;
+                }
+                return if bytes.get(i + 1) == Some(&b'.') { &self.quoted[..i + 2] } else { "" };
+            }
+            i += 1;
+        }
+        ""
+    }
 }
 
 /// The text of a quoted part (after its opening quote) and what follows its closing quote.

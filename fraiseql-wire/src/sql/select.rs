@@ -69,6 +69,11 @@ impl Select {
         self.offset = Some(offset);
     }
 
+    /// Whether the query returns a window of its rows (`limit`, `offset`).
+    pub(crate) fn is_windowed(&self) -> bool {
+        self.limit.is_some() || self.offset.is_some()
+    }
+
     pub(crate) fn set_projection(&mut self, projection: Option<Projection>) {
         self.projection = projection;
     }
@@ -130,21 +135,52 @@ impl Select {
         projection: Option<&Projection>,
     ) -> Result<usize, BuildError> {
         sql.push_str("SELECT ");
-        let data_column = match projection {
+        let data_column = self.write_document_from(sql, projection, " FROM ");
+        self.write_where(sql, params)?;
+        self.write_order_and_window(sql, params);
+        Ok(data_column)
+    }
+
+    /// The rows as `[key, document]` arrays, `key` (a quoted column) as text: what a watch reads, its snapshot
+    /// (`only: None`, in the query's order) or the rows whose key is one of `only` (an array parameter).
+    pub(crate) fn render_keyed(&self, key: &str, only: Option<Param>) -> Result<Statement, BuildError> {
+        let mut params = Vec::new();
+        let mut sql = format!("SELECT json_build_array(({key})::text, ");
+        let data_column = self.write_document_from(&mut sql, self.projection.as_ref(), ") FROM ");
+        self.write_where(&mut sql, &mut params)?;
+        match only {
+            Some(keys) => {
+                params.push(keys);
+                let joiner = if self.filters.is_empty() { " WHERE " } else { " AND " };
+                // Compared in the column's own type (the server infers the array's), so its index serves it.
+                sql.push_str(&format!("{joiner}{key} = ANY(${})", params.len()));
+            }
+            None => self.write_order_and_window(&mut sql, &mut params),
+        }
+        Ok(Statement::new(sql, params).with_data_column(data_column))
+    }
+
+    /// Writes the document (projected by `projection`), `from` and the relation; returns the 1-based character
+    /// position of its `"data"`.
+    fn write_document_from(&self, sql: &mut String, projection: Option<&Projection>, from: &str) -> usize {
+        match projection {
             None => {
                 let position = sql.chars().count() + 1;
-                sql.push_str("\"data\" FROM ");
+                sql.push_str("\"data\"");
+                sql.push_str(from);
                 sql.push_str(&self.relation.quoted);
                 position
             }
             Some(projection) => {
                 projection.write_select(sql);
-                sql.push_str(" FROM ");
+                sql.push_str(from);
                 sql.push_str(&self.relation.quoted);
                 projection.write_lateral(sql)
             }
-        };
-        self.write_where(sql, params)?;
+        }
+    }
+
+    fn write_order_and_window(&self, sql: &mut String, params: &mut Vec<Param>) {
         for (i, key) in self.order.iter().enumerate() {
             sql.push_str(if i == 0 { " ORDER BY " } else { ", " });
             key.write(sql, params);
@@ -156,7 +192,6 @@ impl Select {
                 sql.push_str(&params.len().to_string());
             }
         }
-        Ok(data_column)
     }
 
     fn write_where(&self, sql: &mut String, params: &mut Vec<Param>) -> Result<(), BuildError> {

@@ -19,6 +19,7 @@ const LAYERS: &[&str] = &[
     "query",
     "batch",
     "parallel",
+    "watch",
     "entity",
     "http",
     "snapshot",

@@ -48,4 +48,5 @@ mod statement_cache;
 mod stream;
 mod tls;
 mod troubleshooting;
+mod watch;
 mod web;
