@@ -1,6 +1,6 @@
 //! Runnable examples, each `cargo run -p examples --example NAME`: quickstart, typed_entity, read_models, filtering,
 //! keyset_pagination, large_stream, error_handling, raw_passthrough, tls, pool, replicas, projection,
-//! parallel_export, tuning and web_service. Each file starts with what it shows.
+//! parallel_export, tuning, web_service and live_query. Each file starts with what it shows.
 //!
 //! This library holds what the examples share: finding a database to run against.
 

@@ -266,3 +266,43 @@ fn entries(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+#[tokio::test]
+async fn watch_prints_the_snapshot_then_each_change_as_ndjson_events() {
+    let db = TestCluster::shared().database().await;
+    let triggers = fraiseql_wire::watch::trigger_sql("cli_watched", "id", "v_cli_watched").expect("trigger SQL");
+    db.execute(&format!(
+        "CREATE TABLE cli_watched (id bigint PRIMARY KEY, data jsonb NOT NULL);
+         INSERT INTO cli_watched SELECT i, jsonb_build_object('id', i, 'open', true) FROM generate_series(1, 3) i;
+         CREATE VIEW v_cli_watched AS SELECT id, data FROM cli_watched;
+         {triggers}"
+    ))
+    .await;
+    let url = db.url(AuthUser::Scram);
+    let mut child = Command::new(BIN)
+        .args(["watch", "v_cli_watched", "--url", &url, "--where", "(data->>'open')::boolean = $1", "--param", "true"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the fraiseql-wire binary runs");
+    let event = |child: &mut Child| -> serde_json::Value {
+        let line = first_line(child);
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?} is not JSON: {e}"))
+    };
+    for id in 1..=3 {
+        assert_eq!(
+            event(&mut child),
+            serde_json::json!({"event": "snapshot", "key": id.to_string(), "row": {"id": id, "open": true}})
+        );
+    }
+    assert_eq!(event(&mut child), serde_json::json!({"event": "ready"}));
+    db.execute("UPDATE cli_watched SET data = jsonb_set(data, '{open}', 'false') WHERE id = 2").await;
+    assert_eq!(event(&mut child), serde_json::json!({"event": "remove", "key": "2"}));
+    db.execute("INSERT INTO cli_watched VALUES (4, '{\"id\": 4, \"open\": true}')").await;
+    assert_eq!(event(&mut child), serde_json::json!({"event": "upsert", "key": "4", "row": {"id": 4, "open": true}}));
+    // SAFETY: kill(2) on the child's pid, which has not been waited for, so it names our child.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) }, 0);
+    let status = child.wait().expect("the child exits");
+    assert_eq!(status.code(), Some(0), "Ctrl-C is how a watch ends");
+}

@@ -4,7 +4,10 @@
 //! ```sh
 //! cargo install fraiseql-wire --features cli
 //! fraiseql-wire stream app.v_project --where "data->>'status' = \$1" --param active --limit 1000
+//! fraiseql-wire watch app.v_project --where "data->>'status' = \$1" --param active
 //! ```
+
+mod watch;
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
@@ -45,6 +48,10 @@ enum Command {
     /// Writes the `data` column of every row of a view, one JSON document per line (or as a JSON array).
     #[command(after_help = EXIT_CODES)]
     Stream(StreamArgs),
+    /// Prints a live query's events as NDJSON: `snapshot` lines, `ready`, then `upsert`, `remove` and `resync`
+    /// lines as the rows change, until interrupted (Ctrl-C ends it with status 0).
+    #[command(after_help = EXIT_CODES)]
+    Watch(watch::WatchArgs),
 }
 
 #[derive(clap::Args)]
@@ -109,7 +116,7 @@ enum Failure {
 }
 
 fn main() -> ExitCode {
-    let Command::Stream(args) = Cli::parse().command;
+    let command = Cli::parse().command;
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -117,7 +124,11 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(stream(args)) {
+    let outcome = match command {
+        Command::Stream(args) => runtime.block_on(stream(args)),
+        Command::Watch(args) => runtime.block_on(watch::run(args)),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Query(error)) => {
             // The message says what happened, the likely cause and what to try.
