@@ -54,6 +54,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
+use crate::error::{BuildError, Error};
 use crate::query::Query;
 pub use stream::Watch;
 pub use trigger::{remove_trigger_sql, trigger_sql};
@@ -193,6 +194,11 @@ impl WatchOptions {
         self.reconnect_timeout = timeout;
         self
     }
+}
+
+/// A query or setting a watch cannot work with, as [`Error::InvalidWatch`].
+fn invalid(reason: impl Into<String>) -> Error {
+    BuildError::Watch { reason: reason.into() }.into()
 }
 
 impl<T: DeserializeOwned> Query<T> {

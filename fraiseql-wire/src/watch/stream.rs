@@ -19,10 +19,10 @@ use tokio::time::{Instant, Sleep};
 use super::inbox::Inbox;
 use super::listener::Listener;
 use super::trigger::check_channel;
-use super::{Event, ResyncReason, WatchOptions};
+use super::{Event, ResyncReason, WatchOptions, invalid};
 use crate::config::TargetSessionAttrs;
 use crate::connection::SessionSlot;
-use crate::error::{BuildError, Error, Result};
+use crate::error::{Error, Result};
 use crate::executor::LeaseSource;
 use crate::query::Query;
 use crate::sql::{Relation, Select, ToParam, quote_identifier};
@@ -120,10 +120,6 @@ impl<T> Watch<T> {
     }
 }
 
-fn invalid(reason: impl Into<String>) -> Error {
-    BuildError::Watch { reason: reason.into() }.into()
-}
-
 impl<T: DeserializeOwned> Core<T> {
     fn new(query: Query<T>, options: WatchOptions) -> Result<Core<T>> {
         if query.has_cursor() {
@@ -196,9 +192,8 @@ impl<T: DeserializeOwned> Core<T> {
         }
     }
 
-    /// A `[key, document]` row: its key, its document's hash, the document decoded (`None` if the Rust predicate
-    /// refuses it).
-    fn decode(&mut self, bytes: &[u8]) -> Result<(String, u64, Option<T>)> {
+    /// A `[key, document]` row, parsed once: its key, its document, and the document's hash.
+    fn split<'a>(&mut self, bytes: &'a [u8]) -> Result<(String, &'a RawValue, u64)> {
         self.rows_read += 1;
         let (key, document): (Option<String>, &RawValue) = serde_json::from_slice(bytes)
             .map_err(|e| Error::protocol(format!("a watch row is not a [key, document] pair: {e}")))?;
@@ -206,37 +201,44 @@ impl<T: DeserializeOwned> Core<T> {
             invalid(format!("row {} of {} has a NULL key column {}", self.rows_read, self.relation.given, self.key))
         })?;
         let hash = self.hasher.hash_one(document.get());
+        Ok((key, document, hash))
+    }
+
+    /// The document decoded, `None` if the Rust predicate refuses it.
+    fn keep(&self, document: &RawValue) -> Result<Option<T>> {
         let row: T = decode::parse(document.get().as_bytes(), self.rows_read)?;
-        let kept = self.predicate.as_ref().is_none_or(|keep| keep(&row));
-        Ok((key, hash, kept.then_some(row)))
+        Ok(self.predicate.as_ref().is_none_or(|keep| keep(&row)).then_some(row))
     }
 
     fn snapshot_row(&mut self, bytes: &[u8]) -> Option<Result<Event<T>>> {
-        match self.decode(bytes) {
-            Ok((key, hash, Some(row))) => {
+        let decoded = self.split(bytes).and_then(|(key, document, hash)| Ok((key, self.keep(document)?, hash)));
+        match decoded {
+            Ok((key, Some(row), hash)) => {
                 self.present.insert(key.clone(), hash);
                 Some(Ok(Event::Snapshot { key, row }))
             }
-            Ok((_, _, None)) => None,
+            Ok((_, None, _)) => None,
             Err(error) => Some(Err(error)),
         }
     }
 
     fn changed_row(&mut self, bytes: &[u8], asked: &mut HashSet<String>) -> Option<Result<Event<T>>> {
+        let (key, document, hash) = match self.split(bytes) {
+            Ok(split) => split,
+            Err(error) => return Some(Err(error)),
+        };
         // An echo (a change elsewhere in the tables, a duplicate notification) costs no decode and no event.
-        if let Ok((Some(key), document)) = serde_json::from_slice::<(Option<String>, &RawValue)>(bytes) {
-            if self.present.get(&key) == Some(&self.hasher.hash_one(document.get())) {
-                asked.remove(&key);
-                return None;
-            }
+        if self.present.get(&key) == Some(&hash) {
+            asked.remove(&key);
+            return None;
         }
-        match self.decode(bytes) {
-            Ok((key, hash, Some(row))) => {
+        match self.keep(document) {
+            Ok(Some(row)) => {
                 asked.remove(&key);
                 self.present.insert(key.clone(), hash);
                 Some(Ok(Event::Upsert { key, row }))
             }
-            Ok((key, _, None)) => {
+            Ok(None) => {
                 asked.remove(&key);
                 self.present.remove(&key).map(|_| Ok(Event::Remove { key }))
             }

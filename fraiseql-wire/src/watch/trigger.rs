@@ -1,7 +1,8 @@
 //! The change source: statement-level triggers that NOTIFY the keys a statement changed, and the payloads they
 //! send. Both sides of the payload format are here.
 
-use crate::error::{BuildError, Error, Result};
+use super::invalid;
+use crate::error::{Error, Result};
 use crate::sql::{Relation, parse_fragment, quote_identifier, quote_literal};
 
 /// PostgreSQL truncates longer channel names (identifiers), so LISTEN and `pg_notify` would disagree.
@@ -39,7 +40,7 @@ pub fn trigger_sql(table: &str, key_expr: &str, channel: &str) -> Result<String>
     // One expression, as `where_sql` takes it: no statement can be smuggled into the function's body.
     parse_fragment(key_expr, 0).map_err(Error::from)?;
     if key_expr.contains("$fraiseql_watch$") {
-        return Err(BuildError::Watch { reason: "the key expression contains the function body's quote".into() }.into());
+        return Err(invalid("the key expression contains the function body's quote"));
     }
     let names = Names::new(&table, channel);
     let notify = |source: &str| {
@@ -146,7 +147,7 @@ pub(super) fn check_channel(channel: &str) -> Result<()> {
     } else {
         return Ok(());
     };
-    Err(BuildError::Watch { reason: format!("{reason}: `{channel}`") }.into())
+    Err(invalid(format!("{reason}: `{channel}`")))
 }
 
 /// What one notification says.

@@ -54,9 +54,10 @@ enum Command {
     Watch(watch::WatchArgs),
 }
 
+/// What both commands read: which view, where, and which of its rows.
 #[derive(clap::Args)]
-struct StreamArgs {
-    /// The view (or table) to read: `view` or `schema.view`.
+struct Selection {
+    /// The view (or table): `view` or `schema.view`.
     relation: String,
     /// A libpq connection string (`postgres://user@host/db` or `host=… dbname=…`); PG* variables fill the rest.
     #[arg(long)]
@@ -67,6 +68,35 @@ struct StreamArgs {
     /// A value for the next placeholder of --where, sent as a bound parameter (repeatable).
     #[arg(long = "param", value_name = "VALUE")]
     params: Vec<String>,
+}
+
+impl Selection {
+    /// A client with the settings of --url, else of libpq's usual sources.
+    async fn connect(&self) -> Result<Client, Failure> {
+        let config: Config = match &self.url {
+            Some(url) => url.parse().map_err(Failure::Query)?,
+            None => Config::new(),
+        };
+        Client::connect_with(config.fallback_application_name("fraiseql-wire")).await.map_err(Failure::Query)
+    }
+
+    /// The view's query, with --where and its --param values.
+    fn query<T>(&self, client: &Client) -> Query<T> {
+        let query = client.query_as(&self.relation);
+        match &self.where_sql {
+            Some(condition) => {
+                let params: Vec<&dyn ToParam> = self.params.iter().map(|p| p as &dyn ToParam).collect();
+                query.where_sql(condition, &params)
+            }
+            None => query,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct StreamArgs {
+    #[command(flatten)]
+    selection: Selection,
     /// A SQL sort key, such as "data->>'name'" or "id DESC" (repeatable).
     #[arg(long, value_name = "SQL")]
     order_by: Vec<String>,
@@ -148,12 +178,7 @@ fn main() -> ExitCode {
 }
 
 async fn stream(args: StreamArgs) -> Result<(), Failure> {
-    let config: Config = match &args.url {
-        Some(url) => url.parse().map_err(Failure::Query)?,
-        None => Config::new(),
-    };
-    let config = config.fallback_application_name("fraiseql-wire");
-    let client = Client::connect_with(config).await.map_err(Failure::Query)?;
+    let client = args.selection.connect().await?;
     let mut sink = Sink::open(args.output.as_deref(), args.format)?;
     let mut rows = rows(&client, &args);
     let mut progress = Progress::new(!args.quiet && std::io::stderr().is_terminal());
@@ -166,7 +191,7 @@ async fn stream(args: StreamArgs) -> Result<(), Failure> {
                 progress.finish();
                 sink.discard();
                 // The next query waits for the connection, so it returns once the cancelled query is drained.
-                let settle = client.query(&args.relation).limit(0).fetch_all();
+                let settle = client.query(&args.selection.relation).limit(0).fetch_all();
                 let _ = tokio::time::timeout(Duration::from_secs(5), settle).await;
                 return Err(Failure::Interrupted);
             }
@@ -199,11 +224,7 @@ async fn stream(args: StreamArgs) -> Result<(), Failure> {
 
 /// The rows of the query the arguments describe, as raw JSON text.
 fn rows(client: &Client, args: &StreamArgs) -> Pin<Box<dyn Stream<Item = fraiseql_wire::Result<Bytes>>>> {
-    let mut query: Query = client.query(&args.relation);
-    if let Some(condition) = &args.where_sql {
-        let params: Vec<&dyn ToParam> = args.params.iter().map(|p| p as &dyn ToParam).collect();
-        query = query.where_sql(condition, &params);
-    }
+    let mut query: Query = args.selection.query(client);
     for key in &args.order_by {
         query = query.order_by_sql(key);
     }

@@ -5,25 +5,16 @@ use std::io::Write;
 use futures_util::StreamExt;
 use serde_json::value::RawValue;
 
+use fraiseql_wire::Query;
 use fraiseql_wire::watch::{Event, WatchOptions};
-use fraiseql_wire::{Client, Config, Query, ToParam};
 
-use super::Failure;
+use super::{Failure, Selection};
 
 #[derive(clap::Args)]
 pub(crate) struct WatchArgs {
-    /// The view to watch: `view` or `schema.view`, with the triggers of `fraiseql_wire::watch::trigger_sql` on
-    /// its tables.
-    relation: String,
-    /// A libpq connection string (`postgres://user@host/db` or `host=… dbname=…`); PG* variables fill the rest.
-    #[arg(long)]
-    url: Option<String>,
-    /// A SQL condition on the rows, with `$1`, `$2`, … for the --param values.
-    #[arg(long = "where", value_name = "SQL")]
-    where_sql: Option<String>,
-    /// A value for the next placeholder of --where, sent as a bound parameter (repeatable).
-    #[arg(long = "param", value_name = "VALUE")]
-    params: Vec<String>,
+    // The view needs the triggers of `fraiseql_wire::watch::trigger_sql` on its tables.
+    #[command(flatten)]
+    selection: Selection,
     /// The view's column that identifies a row.
     #[arg(long, default_value = "id", value_name = "COLUMN")]
     key_column: String,
@@ -35,17 +26,8 @@ pub(crate) struct WatchArgs {
 /// Writes every event until interrupted (Ctrl-C ends it normally), the reader closes the pipe, or the watch
 /// fails.
 pub(crate) async fn run(args: WatchArgs) -> Result<(), Failure> {
-    let config: Config = match &args.url {
-        Some(url) => url.parse().map_err(Failure::Query)?,
-        None => Config::new(),
-    };
-    let client =
-        Client::connect_with(config.fallback_application_name("fraiseql-wire")).await.map_err(Failure::Query)?;
-    let mut query: Query<Box<RawValue>> = client.query_as(&args.relation);
-    if let Some(condition) = &args.where_sql {
-        let params: Vec<&dyn ToParam> = args.params.iter().map(|p| p as &dyn ToParam).collect();
-        query = query.where_sql(condition, &params);
-    }
+    let client = args.selection.connect().await?;
+    let query: Query<Box<RawValue>> = args.selection.query(&client);
     let mut options = WatchOptions::new().key_column(&args.key_column);
     if let Some(channel) = &args.channel {
         options = options.channel(channel);
